@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# One entry point for a fresh machine with Python 3.11: creates/updates .venv, installs, then runs.
+#   ./run.sh demo   anonymise + inpaint the bundled real sample, write outputs and a side-by-side picture
+#   ./run.sh test   run the test suite (what CI runs)
+#   ./run.sh stngan ARGS...   any stngan subcommand inside the venv
+set -euo pipefail
+cd "$(dirname "$0")"
+
+find_python() {
+  for candidate in "${PYTHON:-}" python3.11 python3; do
+    [ -n "$candidate" ] || continue
+    if command -v "$candidate" >/dev/null 2>&1 &&
+       "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+      echo "$candidate"; return 0
+    fi
+  done
+  echo "run.sh: Python 3.11 is required (set PYTHON=/path/to/python3.11)" >&2
+  return 1
+}
+
+setup() {
+  local py stamp want
+  py=$(find_python)
+  if [ ! -x .venv/bin/python ]; then
+    echo "run.sh: creating .venv with $py"
+    "$py" -m venv .venv
+  fi
+  stamp=.venv/.stngan-install-stamp
+  want=$(cat pyproject.toml | sha256sum | cut -c1-16)
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "run.sh: installing stngan and its dependencies into .venv (first time: a few minutes)"
+    .venv/bin/python -m pip install -q --upgrade pip
+    .venv/bin/python -m pip install -q -e ".[dev]"
+    echo "$want" > "$stamp"
+  fi
+}
+
+cmd=${1:-help}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  demo)
+    setup
+    exec .venv/bin/stngan demo --out out/demo "$@" ;;
+  test)
+    setup
+    exec .venv/bin/python -m pytest -q "$@" ;;
+  stngan)
+    setup
+    exec .venv/bin/stngan "$@" ;;
+  *)
+    sed -n '2,5p' "$0"; exit 2 ;;
+esac

@@ -1,0 +1,3 @@
+from stngan.cli import main
+
+main()

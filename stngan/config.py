@@ -1,0 +1,224 @@
+"""Typed experiment configs: dataclasses, one YAML per experiment, dotted CLI overrides.
+
+The resolved config is written into every run folder and every checkpoint (nanoGPT style), so a
+checkpoint alone says how to rebuild its model.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A config file or override that does not fit the schema; the message names the key."""
+
+
+@dataclass
+class ModelConfig:
+    kind: str = "si"  # si | stn | partialconv
+    landmarks: bool = True  # SI-lm / STN-lm: landmark heat maps c concatenated to the input
+    bgcp: bool = True  # background hard copy y = x_hat·(1−m) + G·m (paper 3.1); False = "w/o BGCP" ablation
+    cond_channels: int = 5  # channels of c when landmarks are used (stngan.faces.condition)
+    image_size: int = 128
+    g_width: int = 64
+    g_res_blocks: int = 6
+    d_width: int = 64
+    d_global_layers: int = 6
+    d_local_layers: int = 5
+    local_crop: int = 64
+    # temporal (STN, paper 3.2)
+    T: int = 3
+    M: int = 1  # 3D residual blocks before the last M up-sampling layers of G
+    N: int = 1  # 3D residual blocks after the first N layers of each discriminator
+
+    def validate(self) -> None:
+        _check(self.kind in ("si", "stn", "partialconv"), "model.kind", "si, stn or partialconv", self.kind)
+        _check(self.image_size % 64 == 0, "model.image_size", "a multiple of 64", self.image_size)
+        _check(self.T >= 1, "model.T", ">= 1", self.T)
+        _check(1 <= self.M <= 2, "model.M", "1 or 2 (G has two up-sampling layers)", self.M)
+        _check(self.N >= 1, "model.N", ">= 1", self.N)
+
+    @property
+    def input_cond_channels(self) -> int:
+        return self.cond_channels if self.landmarks else 0
+
+
+@dataclass
+class DataConfig:
+    source: str = ""  # a prepared store directory, or a plain folder of face images (cropped on the fly)
+    split: str = "train"
+    pad: float = 0.2  # face box padding ratio (paper 4.1)
+    mask_jitter: float = 3.0  # ± px on each circle radius at 128² (paper 4.2)
+    hflip: float = 0.5
+    workers: int = 2
+    detector: str = "hog"
+
+    def validate(self) -> None:
+        _check(0.0 <= self.hflip <= 1.0, "data.hflip", "in [0, 1]", self.hflip)
+        _check(self.mask_jitter >= 0, "data.mask_jitter", ">= 0", self.mask_jitter)
+        _check(self.detector in ("hog", "cnn"), "data.detector", "hog or cnn", self.detector)
+
+
+@dataclass
+class LossConfig:
+    lambda_gp: float = 10.0  # paper Eq. 1
+    lambda_pct: float = 10.0  # paper Eq. 3
+    vgg_weights: str = "imagenet"  # "random" only by explicit choice (tests, offline recipe)
+    vgg_seed: int = 0
+    lambda_l1: float = 0.0  # optional masked L1 (not in the paper; offline recipe)
+
+    def validate(self) -> None:
+        _check(self.vgg_weights in ("imagenet", "random"), "loss.vgg_weights", "imagenet or random",
+               self.vgg_weights)
+
+
+@dataclass
+class TrainConfig:
+    iters: int = 200_000  # discriminator steps (StarGAN convention); G steps = iters / n_critic
+    batch_size: int = 16
+    lr_g: float = 1e-4
+    lr_d: float = 1e-4
+    beta1: float = 0.5
+    beta2: float = 0.99
+    n_critic: int = 5
+    decay_start: int = 100_000  # lr constant until here, then linear to exactly 0 at `iters`
+    ema_decay: float = 0.999
+    seed: int = 0
+    log_every: int = 100
+    sample_every: int = 2_000
+    ckpt_every: int = 10_000
+    keep_last: int = 3
+    amp: str = "none"  # none | bf16 | fp16
+    compile: bool = False
+    device: str = "auto"  # auto | cpu | cuda
+    init_from: str = ""  # STN: SI checkpoint to start from
+    train_only_temporal: bool = False  # STN: update only the 3D residual blocks
+
+    def validate(self) -> None:
+        _check(self.iters > 0, "train.iters", "> 0", self.iters)
+        _check(self.batch_size > 0, "train.batch_size", "> 0", self.batch_size)
+        _check(self.n_critic >= 1, "train.n_critic", ">= 1", self.n_critic)
+        _check(0 <= self.decay_start <= self.iters, "train.decay_start", "in [0, train.iters]", self.decay_start)
+        _check(0.0 <= self.ema_decay < 1.0, "train.ema_decay", "in [0, 1)", self.ema_decay)
+        _check(self.amp in ("none", "bf16", "fp16"), "train.amp", "none, bf16 or fp16", self.amp)
+        _check(self.device in ("auto", "cpu", "cuda"), "train.device", "auto, cpu or cuda", self.device)
+
+
+@dataclass
+class ExperimentConfig:
+    name: str = "experiment"
+    out_dir: str = "runs"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def validate(self) -> "ExperimentConfig":
+        for part in (self.model, self.data, self.loss, self.train):
+            part.validate()
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+def _check(ok: bool, key: str, expected: str, got: Any) -> None:
+    if not ok:
+        raise ConfigError(f"{key} must be {expected}, got {got!r}")
+
+
+def _coerce(value: Any, typ: Any, key: str) -> Any:
+    if typ is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key} must be true or false, got {value!r}")
+    if typ is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise ConfigError(f"{key} must be an integer, got {value!r}")
+    if typ is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):  # PyYAML (YAML 1.1) reads "1e-4" as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise ConfigError(f"{key} must be a number, got {value!r}")
+    if typ is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{key} must be a string, got {value!r}")
+    raise ConfigError(f"{key}: unsupported field type {typ}")
+
+
+def _from_dict(cls: type, data: dict[str, Any], prefix: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix or 'config'} must be a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in data.items():
+        full = f"{prefix}{key}"
+        if key not in names:
+            raise ConfigError(f"unknown config key {full!r} (known: {', '.join(sorted(names))})")
+        typ = hints[key]
+        if dataclasses.is_dataclass(typ):
+            kwargs[key] = _from_dict(typ, value, full + ".")
+        else:
+            kwargs[key] = _coerce(value, typ, full)
+    return cls(**kwargs)
+
+
+def from_dict(data: dict[str, Any]) -> ExperimentConfig:
+    return _from_dict(ExperimentConfig, data, "").validate()
+
+
+def _set_dotted(data: dict[str, Any], dotted: str) -> None:
+    if "=" not in dotted:
+        raise ConfigError(f"override {dotted!r} must look like section.key=value")
+    key, raw = dotted.split("=", 1)
+    value = yaml.safe_load(raw) if raw.strip() else ""
+    node = data
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {key!r}: {part!r} is not a section")
+    node[parts[-1]] = value
+
+
+def load(path: str | Path | None = None, overrides: typing.Sequence[str] = ()) -> ExperimentConfig:
+    """Load a YAML experiment config (or the defaults when path is None) and apply `a.b=value` overrides."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from e
+        if "name" not in data:
+            data["name"] = path.stem
+    for item in overrides:
+        _set_dotted(data, item)
+    return from_dict(data)
+
+
+def from_json(text: str) -> ExperimentConfig:
+    return from_dict(json.loads(text))
