@@ -90,7 +90,8 @@ def crop_boxes(img: torch.Tensor, boxes: torch.Tensor, size: int) -> torch.Tenso
     """Resample square boxes [top, left, side] of img (B,C,H,W) to (B,C,size,size).
 
     Bilinear ``grid_sample`` (align_corners=False: pixel i spans [i, i+1)), differentiable w.r.t. img;
-    a box with side == size reproduces the pixels exactly.
+    a box with side == size reproduces the pixels exactly. When side < size (upsampling) the outermost
+    samples also weigh the pixel just outside the box, so gradients reach a 1-px rim around it.
     """
     b, c, h, w = img.shape
     top, left, side = boxes.to(device=img.device, dtype=torch.float32).unbind(dim=1)

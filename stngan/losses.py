@@ -1,0 +1,127 @@
+"""Losses of the spatial model (paper Eqs. 1–3) and of the PartialConv baseline (Liu et al. 2018).
+
+Objectives (``d_wgan_gp_loss``, ``g_adv_loss``, ``g_loss``, ``partialconv_loss``) are pure functions
+returning ``(loss, logs)``, logs a dict of detached Python floats. Terms they are built from
+(``critic_score``, ``gradient_penalty``, ``perceptual_loss``) return tensors. A critic D is any callable
+``D(img (B,3,H,W), mask (B,1,H,W)) -> patch scores (B, ...)`` such as ``DualDiscriminator``.
+Images are in [−1, 1]; mask is 1 where inpainted.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from stngan.models.vgg import VGG16Features
+
+Critic = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+Logs = dict[str, float]
+
+
+def critic_score(d_out: torch.Tensor) -> torch.Tensor:
+    """(B, ...) patch scores (e.g. the concatenated global + local patches) → (B,) mean per sample."""
+    return d_out.flatten(1).mean(dim=1)
+
+
+def gradient_penalty(D: Critic, real: torch.Tensor, fake: torch.Tensor, mask: torch.Tensor,
+                     eps: torch.Tensor) -> torch.Tensor:
+    """E[(‖∇_x̃ score(x̃)‖₂ − 1)²] with x̃ = eps·real + (1−eps)·fake, eps (B,) in [0, 1].
+
+    The norm is per sample over all of x̃ (C·H·W); the graph is kept (create_graph) so the penalty
+    trains D. real and fake are detached here.
+    """
+    e = eps.to(real.dtype).view(-1, 1, 1, 1)
+    x = (e * real.detach() + (1 - e) * fake.detach()).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic_score(D(x, mask)).sum(), x, create_graph=True)
+    return ((torch.linalg.vector_norm(grad.flatten(1), dim=1) - 1) ** 2).mean()
+
+
+def d_wgan_gp_loss(D: Critic, real: torch.Tensor, fake: torch.Tensor, mask: torch.Tensor,
+                   lambda_gp: float = 10.0, generator: torch.Generator | None = None
+                   ) -> tuple[torch.Tensor, Logs]:
+    """Critic side of Eq. 1: −E[D(x)] + E[D(y)] + λ_gp·GP (minimised by D). fake is detached.
+
+    eps ~ U(0, 1) per sample is drawn from `generator` (on its device) for reproducibility.
+    """
+    d_real = critic_score(D(real, mask))
+    d_fake = critic_score(D(fake.detach(), mask))
+    device = generator.device if generator is not None else real.device
+    eps = torch.rand(real.shape[0], generator=generator, device=device).to(real.device)
+    gp = gradient_penalty(D, real, fake, mask, eps)
+    loss = -d_real.mean() + d_fake.mean() + lambda_gp * gp
+    wdist = (d_real.mean() - d_fake.mean()).detach()
+    return loss, {"d/loss": loss.item(), "d/real": d_real.mean().item(), "d/fake": d_fake.mean().item(),
+                  "d/gp": gp.item(), "d/wdist": wdist.item()}
+
+
+def g_adv_loss(D: Critic, fake: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, Logs]:
+    """Generator side of Eq. 1: −E[D(y)]."""
+    loss = -critic_score(D(fake, mask)).mean()
+    return loss, {"g/adv": loss.item()}
+
+
+def _feature_l1(fa: list[torch.Tensor], fb: list[torch.Tensor]) -> torch.Tensor:
+    return sum((a - b).abs().mean() for a, b in zip(fa, fb))  # type: ignore[return-value]
+
+
+def perceptual_loss(vgg: VGG16Features, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Eq. 2: Σ over pool1..pool3 of mean |f(x) − f(y)|.
+
+    Each layer's L1 is averaged over its B·C·H·W elements (not summed as the ‖·‖₁ of Eq. 2 reads),
+    so layers of different sizes weigh alike and λ = 10 of Eq. 3 stays meaningful. Symmetric.
+    """
+    feats = vgg(torch.cat([x, y]))
+    n = x.shape[0]
+    return _feature_l1([f[:n] for f in feats], [f[n:] for f in feats])
+
+
+def g_loss(D: Critic, vgg: VGG16Features, real: torch.Tensor, fake: torch.Tensor, mask: torch.Tensor,
+           lambda_pct: float = 10.0) -> tuple[torch.Tensor, Logs]:
+    """Eq. 3 for G: −E[D(y)] + λ_pct·L_pct(x, y); y is the background-copied output."""
+    adv, logs = g_adv_loss(D, fake, mask)
+    pct = perceptual_loss(vgg, real, fake)
+    loss = adv + lambda_pct * pct
+    return loss, {**logs, "g/pct": pct.item(), "g/loss": loss.item()}
+
+
+def _gram(f: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) → (B, C, C) Gram matrix divided by K_p = C·H·W (Liu et al. Eq. 4)."""
+    b, c, h, w = f.shape
+    flat = f.float().reshape(b, c, h * w)
+    return flat @ flat.transpose(1, 2) / (c * h * w)
+
+
+def _hole_tv(img: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    """Liu et al.'s L_tv: L1 of neighbour differences with both pixels in the 1-px dilated hole, / numel."""
+    region = F.max_pool2d(hole, 3, stride=1, padding=1)
+    dx = region[..., :, 1:] * region[..., :, :-1] * (img[..., :, 1:] - img[..., :, :-1]).abs()
+    dy = region[..., 1:, :] * region[..., :-1, :] * (img[..., 1:, :] - img[..., :-1, :]).abs()
+    return (dx.sum() + dy.sum()) / img.numel()
+
+
+def partialconv_loss(vgg: VGG16Features, out: torch.Tensor, comp: torch.Tensor, gt: torch.Tensor,
+                     mask: torch.Tensor) -> tuple[torch.Tensor, Logs]:
+    """Liu et al. 2018: L_valid + 6·L_hole + 0.05·L_perc + 120·(L_style_out + L_style_comp) + 0.1·L_tv.
+
+    out = raw network output, comp = out inside the hole and gt outside, all (B,3,H,W); mask (B,1,H,W)
+    1 = hole. Normalisations as in the paper: pixel terms / (C·H·W), perceptual per layer / (C·H·W),
+    style per layer |Gram/K_p| summed / (C·C) with K_p = C·H·W, TV / (C·H·W); all averaged over the
+    batch. VGG layers pool1..pool3.
+    """
+    hole = mask.to(out.dtype)
+    diff = (out - gt).abs()
+    l_valid = ((1 - hole) * diff).mean()
+    l_hole = (hole * diff).mean()
+    n = out.shape[0]
+    feats = vgg(torch.cat([out, comp, gt]))
+    f_out, f_comp, f_gt = ([f[i * n:(i + 1) * n] for f in feats] for i in range(3))
+    l_perc = _feature_l1(f_out, f_gt) + _feature_l1(f_comp, f_gt)
+    g_gt = [_gram(f) for f in f_gt]
+    l_style_out = _feature_l1([_gram(f) for f in f_out], g_gt)
+    l_style_comp = _feature_l1([_gram(f) for f in f_comp], g_gt)
+    l_tv = _hole_tv(comp, hole)
+    loss = l_valid + 6 * l_hole + 0.05 * l_perc + 120 * (l_style_out + l_style_comp) + 0.1 * l_tv
+    terms = {"valid": l_valid, "hole": l_hole, "perc": l_perc, "style_out": l_style_out,
+             "style_comp": l_style_comp, "tv": l_tv, "loss": loss}
+    return loss, {f"pconv/{k}": v.item() for k, v in terms.items()}
