@@ -10,9 +10,10 @@ from stngan import __version__
 def _user_errors():
     """Exceptions that mean bad input, not a bug: shown as one line."""
     from stngan.config import ConfigError
+    from stngan.training.checkpoint import CheckpointError
     from stngan.weights import MissingWeightsError
 
-    return (ConfigError, MissingWeightsError, FileNotFoundError, ValueError)
+    return (ConfigError, CheckpointError, MissingWeightsError, FileNotFoundError, ValueError)
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="stngan")
@@ -57,6 +58,31 @@ def show_config(config_path: str | None, overrides: tuple[str, ...]) -> None:
     from stngan import config
 
     click.echo(config.load(config_path, overrides).to_yaml(), nl=False)
+
+@cli.command()
+@click.argument("config_path", required=False, type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Dotted override, e.g. train.lr_g=2e-4.")
+@click.option("--data", "data_source", type=click.Path(exists=True), help="Store or image folder (sets data.source).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Parent of the numbered run folders.")
+@click.option("--resume", type=click.Path(exists=True), help="Run folder or checkpoint to continue exactly.")
+@click.option("--steps", type=int, help="Stop after this many iterations in total (default train.iters).")
+def train(config_path, overrides, data_source, out_dir, resume, steps) -> None:
+    """Train SI / SI-lm / STN / PartialConv from a config (multi-GPU: torchrun --nproc_per_node N -m stngan train)."""
+    from stngan import config
+    from stngan.training.trainer import start_run
+
+    if resume and (config_path or overrides or data_source or out_dir):
+        raise click.UsageError("--resume continues with the run's saved config; drop CONFIG/--set/--data/--out")
+    cfg = None
+    if not resume:
+        extra = [f"data.source={data_source}"] if data_source else []
+        extra += [f"out_dir={out_dir}"] if out_dir else []
+        cfg = config.load(config_path, list(overrides) + extra)
+    trainer = start_run(cfg, resume=resume)
+    click.echo(f"run folder: {trainer.run_dir} (device {trainer.device}, step {trainer.step})")
+    trainer.fit(stop_at=steps)
+    click.echo(f"done at step {trainer.step}; checkpoints in {trainer.run_dir / 'checkpoints'}")
+
 
 def main() -> None:
     try:

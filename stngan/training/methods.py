@@ -1,0 +1,106 @@
+"""What one training step computes, per method; the loop itself lives in trainer.py and is shared.
+
+- ``GanInpainting``: SI / SI-lm / w/o BGCP (and STN, whose G and D wrap the SI modules and take
+  (B, T, ...) windows): critic step with WGAN-GP (Eq. 1), generator step with adversarial + λ·perceptual
+  (Eq. 3), both on the background-copied output y when BGCP is on.
+- ``PartialConvInpainting``: the Liu et al. baseline, generator only, with its own loss.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import torch
+from torch import nn
+
+from stngan import losses
+from stngan.config import ExperimentConfig
+from stngan.models.build import build_discriminator, build_generator
+from stngan.models.generator import background_copy
+from stngan.models.vgg import VGG16Features
+
+Batch = dict[str, torch.Tensor]
+
+
+def _frames(t: torch.Tensor) -> torch.Tensor:
+    """(B, T, C, H, W) windows → (B·T, C, H, W) frames; (B, C, H, W) unchanged."""
+    return t.flatten(0, 1) if t.dim() == 5 else t
+
+
+class InpaintingMethod(ABC):
+    """Interface the trainer drives. `g` is trained, `d` is the critic or None (no critic step)."""
+
+    g: nn.Module
+    d: nn.Module | None
+
+    def __init__(self, cfg: ExperimentConfig) -> None:
+        self.cfg = cfg
+        self.vgg = VGG16Features(weights=cfg.loss.vgg_weights, seed=cfg.loss.vgg_seed)
+
+    @abstractmethod
+    def inpaint(self, g: nn.Module, batch: Batch) -> torch.Tensor:
+        """The composited output y for a batch, with generator `g` (the trained one or its EMA)."""
+
+    def d_step_loss(self, batch: Batch, eps: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        """Critic loss; eps (B,) are the gradient-penalty interpolation weights of this rank's samples."""
+        raise TypeError(f"{type(self).__name__} has no critic")
+
+    @abstractmethod
+    def g_step_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+        """Generator loss on a batch."""
+
+    @torch.no_grad()
+    def validation_distance(self, g: nn.Module, batch: Batch) -> float:
+        """Perceptual distance of y to the original on a fixed batch: the 'best checkpoint' criterion."""
+        y = self.inpaint(g, batch)
+        return float(losses.perceptual_loss(self.vgg, _frames(batch["x"]), _frames(y)))
+
+
+class GanInpainting(InpaintingMethod):
+    def __init__(self, cfg: ExperimentConfig) -> None:
+        super().__init__(cfg)
+        self.g = build_generator(cfg.model)
+        self.d = build_discriminator(cfg.model)
+
+    def inpaint(self, g: nn.Module, batch: Batch) -> torch.Tensor:
+        cond = batch["cond"] if self.cfg.model.landmarks else None
+        raw = g(batch["x_hat"], batch["mask"], cond)
+        if not self.cfg.model.bgcp:
+            return raw
+        if raw.dim() == 5:  # STN windows: background copy frame by frame
+            shape = raw.shape
+            return background_copy(_frames(batch["x_hat"]), _frames(batch["mask"]), _frames(raw)).view(shape)
+        return background_copy(batch["x_hat"], batch["mask"], raw)
+
+    def d_step_loss(self, batch: Batch, eps: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        with torch.no_grad():
+            y = self.inpaint(self.g, batch)
+        return losses.d_wgan_gp_loss(self.d, batch["x"], y, batch["mask"], self.cfg.loss.lambda_gp, eps=eps)
+
+    def g_step_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+        y = self.inpaint(self.g, batch)
+        loss, logs = losses.g_loss(self.d, self.vgg, batch["x"], y, batch["mask"], self.cfg.loss.lambda_pct)
+        if self.cfg.loss.lambda_l1 > 0:
+            l1 = (_frames(batch["mask"]) * (_frames(y) - _frames(batch["x"])).abs()).mean()
+            loss = loss + self.cfg.loss.lambda_l1 * l1
+            logs = {**logs, "g/l1_masked": float(l1), "g/loss": float(loss)}
+        return loss, logs
+
+
+class PartialConvInpainting(InpaintingMethod):
+    def __init__(self, cfg: ExperimentConfig) -> None:
+        super().__init__(cfg)
+        self.g = build_generator(cfg.model)
+        self.d = None
+
+    def inpaint(self, g: nn.Module, batch: Batch) -> torch.Tensor:
+        raw = g(batch["x_hat"], batch["mask"])
+        return background_copy(batch["x_hat"], batch["mask"], raw)
+
+    def g_step_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+        raw = self.g(batch["x_hat"], batch["mask"])
+        comp = background_copy(batch["x_hat"], batch["mask"], raw)
+        return losses.partialconv_loss(self.vgg, raw, comp, batch["x"], batch["mask"])
+
+
+def build_method(cfg: ExperimentConfig) -> InpaintingMethod:
+    return PartialConvInpainting(cfg) if cfg.model.kind == "partialconv" else GanInpainting(cfg)

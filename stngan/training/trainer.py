@@ -1,0 +1,263 @@
+"""The one training loop (SI, SI-lm, w/o BGCP, STN, PartialConv): StarGAN-style alternating updates.
+
+Every iteration is one critic step; every `n_critic`-th iteration is also one generator step followed by
+an EMA update (so `train.iters` counts critic steps, as in StarGAN). All randomness of step s (batch,
+masks, flips, gradient-penalty eps) is a function of (seed, s), which makes ``--resume`` reproduce an
+uninterrupted run exactly.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from stngan.config import ExperimentConfig
+from stngan.training import checkpoint as ckpt_mod
+from stngan.training.data import batch_stream, build_dataset, resolve_store
+from stngan.training.distributed import DistInfo, average_gradients, barrier, broadcast_module, init_from_env
+from stngan.training.ema import make_ema, update_ema
+from stngan.training.methods import InpaintingMethod, build_method
+from stngan.training.samples import collate_first, save_sample_grid
+from stngan.training.schedule import lr_factor
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "cuda" or (name == "auto" and torch.cuda.is_available()):
+        if not torch.cuda.is_available():
+            raise ValueError("train.device=cuda but no CUDA device is visible (see `stngan doctor`)")
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def step_generator(seed: int, step: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed * 2_000_003 + step)
+
+
+def _autocast(device: torch.device, amp: str):
+    if amp == "none":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16 if amp == "bf16" else torch.float16)
+
+
+def _to(batch: dict, device: torch.device) -> dict:
+    return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+
+
+class Trainer:
+    def __init__(self, cfg: ExperimentConfig, run_dir: Path, resume_from: Path | None = None) -> None:
+        self.cfg = cfg
+        self.device = pick_device(cfg.train.device)
+        self.dist: DistInfo = init_from_env(self.device.type)
+        if self.dist.world > 1 and self.device.type == "cuda":
+            self.device = torch.device("cuda", self.dist.local_rank)
+        self.run_dir = run_dir
+        torch.manual_seed(cfg.train.seed)
+        self.method: InpaintingMethod = build_method(cfg)
+        m = self.method
+        m.g.to(self.device)
+        m.vgg.to(self.device)
+        if m.d is not None:
+            m.d.to(self.device)
+        self.g_ema = make_ema(m.g)
+        t = cfg.train
+        self.opt_g = torch.optim.Adam(self._g_params(), lr=t.lr_g, betas=(t.beta1, t.beta2))
+        self.opt_d = (torch.optim.Adam(m.d.parameters(), lr=t.lr_d, betas=(t.beta1, t.beta2))
+                      if m.d is not None else None)
+        fp16 = t.amp == "fp16"
+        self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=fp16)
+        self.scaler_d = torch.amp.GradScaler(self.device.type, enabled=fp16)
+        self.step = 0
+        self.best = math.inf
+        if resume_from is not None:
+            self._restore(resume_from)
+        else:
+            self._init_from_checkpoint()
+        for module in (m.g, m.d, self.g_ema):
+            if module is not None:
+                broadcast_module(module, self.dist)
+        if t.compile and self.device.type == "cuda":
+            m.g.forward = torch.compile(m.g.forward)  # compile the call, keep state_dict keys plain
+            if m.d is not None:
+                m.d.forward = torch.compile(m.d.forward)
+
+    def _g_params(self) -> list[nn.Parameter]:
+        g = self.method.g
+        if self.cfg.train.train_only_temporal and hasattr(g, "temporal_parameters"):
+            return list(g.temporal_parameters())
+        return list(g.parameters())
+
+    def _init_from_checkpoint(self) -> None:
+        """STN: start G and D from an SI checkpoint (the new temporal blocks stay zero)."""
+        if not self.cfg.train.init_from:
+            return
+        from stngan.models.temporal import load_spatial_into
+
+        load_spatial_into(self.method, ckpt_mod.resolve(self.cfg.train.init_from))
+        self.g_ema.load_state_dict(self.method.g.state_dict())
+
+    def _restore(self, ckpt: Path) -> None:
+        m = self.method
+        state = ckpt_mod.load_training(ckpt, m.g, self.g_ema, m.d)
+        self.opt_g.load_state_dict(state["opt_g"])
+        if self.opt_d is not None:
+            self.opt_d.load_state_dict(state["opt_d"])
+        self.scaler_g.load_state_dict(state["scaler_g"])
+        self.scaler_d.load_state_dict(state["scaler_d"])
+        self.step = int(state["step"])
+        self.best = float(state["best"])
+        torch.set_rng_state(state["rng_torch"])
+
+    def _state(self) -> dict:
+        return {"step": self.step, "best": self.best, "opt_g": self.opt_g.state_dict(),
+                "opt_d": self.opt_d.state_dict() if self.opt_d is not None else {},
+                "scaler_g": self.scaler_g.state_dict(), "scaler_d": self.scaler_d.state_dict(),
+                "rng_torch": torch.get_rng_state()}
+
+    def _set_lr(self, step: int) -> float:
+        t = self.cfg.train
+        factor = lr_factor(step, t.iters, t.decay_start)
+        for group in self.opt_g.param_groups:
+            group["lr"] = t.lr_g * factor
+        if self.opt_d is not None:
+            for group in self.opt_d.param_groups:
+                group["lr"] = t.lr_d * factor
+        return factor
+
+    def _eps(self, step: int) -> torch.Tensor:
+        """Gradient-penalty weights for this rank's slice of the global batch of `step`."""
+        b = self.cfg.train.batch_size
+        eps = torch.rand(b, generator=step_generator(self.cfg.train.seed, step))
+        local = b // self.dist.world
+        return eps[self.dist.rank * local:(self.dist.rank + 1) * local].to(self.device)
+
+    def _update(self, loss: torch.Tensor, module: nn.Module, opt: torch.optim.Optimizer,
+                scaler: torch.amp.GradScaler) -> None:
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        average_gradients(module, self.dist)
+        scaler.step(opt)
+        scaler.update()
+
+    def train_step(self, batch: dict) -> dict[str, float]:
+        """One iteration at self.step: a critic step, and a generator + EMA step every n_critic."""
+        m, t = self.method, self.cfg.train
+        logs = {"lr_factor": self._set_lr(self.step)}
+        if m.d is not None:
+            with _autocast(self.device, t.amp):
+                d_loss, d_logs = m.d_step_loss(batch, self._eps(self.step))
+            self._update(d_loss, m.d, self.opt_d, self.scaler_d)
+            logs.update(d_logs)
+        if (self.step + 1) % t.n_critic == 0:
+            if m.d is not None:
+                m.d.requires_grad_(False)
+            with _autocast(self.device, t.amp):
+                g_loss, g_logs = m.g_step_loss(batch)
+            self._update(g_loss, m.g, self.opt_g, self.scaler_g)
+            if m.d is not None:
+                m.d.requires_grad_(True)
+            update_ema(self.g_ema, m.g, t.ema_decay)
+            logs.update(g_logs)
+        self.step += 1
+        return logs
+
+    def _checkpoint(self, val_batch: dict) -> None:
+        self.g_ema.eval()
+        dist = self.method.validation_distance(self.g_ema, val_batch)
+        is_best = dist < self.best
+        if is_best:
+            self.best = dist
+        path = ckpt_mod.save_checkpoint(self.run_dir, self.step, self.cfg, self.method.g, self.g_ema,
+                                        self.method.d, self._state())
+        if is_best:
+            ckpt_mod.mark_best(self.run_dir, path)
+        ckpt_mod.prune(self.run_dir, self.cfg.train.keep_last)
+
+    def fit(self, stop_at: int | None = None, progress: bool = True) -> list[dict[str, float]]:
+        """Train until `stop_at` (default train.iters); returns the per-step logs (for tests and reports)."""
+        cfg, t = self.cfg, self.cfg.train
+        stop = min(stop_at if stop_at is not None else t.iters, t.iters)
+        store = resolve_store(cfg, self.run_dir) if self.dist.is_main else None
+        barrier(self.dist)
+        store = store or resolve_store(cfg, self.run_dir)
+        dataset = build_dataset(cfg, store)
+        val_batch = _to(collate_first(_validation_set(cfg, store), 8), self.device)
+        stream = batch_stream(cfg, dataset, self.step, self.dist, pin_memory=self.device.type == "cuda")
+        writer = _writer(self.run_dir) if self.dist.is_main else None
+        history: list[dict[str, float]] = []
+        bar = tqdm(total=stop, initial=self.step, disable=not (progress and self.dist.is_main),
+                   desc=f"train {cfg.name}", unit="it", dynamic_ncols=True)
+        started = time.perf_counter()
+        while self.step < stop:
+            logs = self.train_step(_to(next(stream), self.device))
+            history.append(logs)
+            bar.update(1)
+            if not self.dist.is_main:
+                continue
+            if self.step % t.log_every == 0 or self.step == stop:
+                for k, v in logs.items():
+                    writer.add_scalar(k, v, self.step)
+                bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in logs.items()
+                                 if k in ("d/wdist", "g/pct", "pconv/loss")})
+            if self.step % t.sample_every == 0 or self.step == stop:
+                save_sample_grid(self.method, self.g_ema, val_batch, self.run_dir, self.step, writer)
+            if self.step % t.ckpt_every == 0 or self.step == stop:
+                self._checkpoint(val_batch)
+        bar.close()
+        if writer is not None:
+            writer.add_scalar("perf/seconds", time.perf_counter() - started, self.step)
+            writer.close()
+        barrier(self.dist)
+        return history
+
+
+def _validation_set(cfg: ExperimentConfig, store: Path):
+    """Held-out items for samples and the best-checkpoint criterion: split 'val', else 'test', else train."""
+    from stngan.data.store import FaceStore
+
+    fs = FaceStore(store)
+    for split in ("val", "test"):
+        if len(fs.split_indices(split)):
+            return build_dataset(cfg, store, split=split, augment=False)
+    return build_dataset(cfg, store, augment=False)
+
+
+def _writer(run_dir: Path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    return SummaryWriter(str(run_dir / "tb"))
+
+
+def start_run(cfg: ExperimentConfig, resume: str | Path | None = None) -> Trainer:
+    """A Trainer in a new numbered run folder, or resumed from a run folder / checkpoint."""
+    if resume is not None:
+        ckpt = ckpt_mod.resolve(resume)
+        saved_cfg, _ = ckpt_mod.read_meta(ckpt)
+        run_dir = ckpt.parent.parent
+        return Trainer(saved_cfg, run_dir, resume_from=ckpt)
+    run_dir = _shared_run_dir(cfg)
+    return Trainer(cfg, run_dir)
+
+
+def _shared_run_dir(cfg: ExperimentConfig) -> Path:
+    """Rank 0 creates the numbered folder and writes config.yaml; other ranks receive its path."""
+    import os
+
+    import torch.distributed as dist
+
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    path = [None]
+    if rank == 0:
+        run_dir = ckpt_mod.new_run_dir(cfg.out_dir, cfg.name)
+        (run_dir / "config.yaml").write_text(cfg.to_yaml())
+        path = [str(run_dir)]
+    if world > 1:
+        if not dist.is_initialized():
+            init_from_env(pick_device(cfg.train.device).type)
+        dist.broadcast_object_list(path, src=0)
+    return Path(path[0])
