@@ -5,12 +5,13 @@ from typing import Literal
 
 import torch
 from torch import nn
-from torchvision.models import vgg16
+from torchvision.models.vgg import cfgs, make_layers
 
 from stngan.weights import require
 
-# torchvision vgg16().features indices: pool1 = 4, pool2 = 9, pool3 = 16
+# torchvision vgg16().features indices: pool1 = 4, pool2 = 9, pool3 = 16; config "D" up to pool3
 _POOL_ENDS = (5, 10, 17)
+_CFG_TO_POOL3 = cfgs["D"][:10]
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
 _IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -38,9 +39,13 @@ class VGG16Features(nn.Module):
                 raise ValueError('VGG16Features(weights="random") needs an explicit seed')
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(seed)
-                features = vgg16(weights=None).features[:_POOL_ENDS[-1]]
+                features = make_layers(_CFG_TO_POOL3)
+                for m in features.modules():
+                    if isinstance(m, nn.Conv2d):  # torchvision's VGG init
+                        nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                        nn.init.zeros_(m.bias)
         elif weights == "imagenet":
-            features = vgg16(weights=None).features[:_POOL_ENDS[-1]]
+            features = make_layers(_CFG_TO_POOL3)
             features.load_state_dict(_imagenet_features_state(str(require("vgg16"))), strict=True)
         else:
             raise ValueError(f'weights must be "imagenet" or "random", got {weights!r}')
