@@ -1,0 +1,35 @@
+"""Detection plus landmarks in one call: the per-frame entry point of the face pipeline."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from stngan.faces.box import Box
+from stngan.faces.detect import DetectorKind, FaceDetector
+from stngan.faces.landmarks import LandmarkPredictor
+
+
+@dataclass(frozen=True, eq=False)  # eq would compare arrays elementwise
+class Face:
+    """One detected face: its box and (68, 2) float32 landmarks, both in frame pixel coordinates."""
+
+    box: Box
+    landmarks: np.ndarray
+
+
+class FaceAnalyzer:
+    """Detects faces and predicts their landmarks; models load lazily on first :meth:`analyze`.
+
+    ``detector_kind``, ``upsample`` and ``min_score`` configure a new :class:`FaceDetector`; alternatively
+    pass ``detector`` / ``predictor`` to share already-loaded models (the three settings are then ignored).
+    """
+
+    def __init__(self, detector_kind: DetectorKind = "hog", upsample: int = 1, *, min_score: float | None = None,
+                 detector: FaceDetector | None = None, predictor: LandmarkPredictor | None = None) -> None:
+        self.detector = detector if detector is not None else FaceDetector(detector_kind, upsample, min_score)
+        self.predictor = predictor if predictor is not None else LandmarkPredictor()
+
+    def analyze(self, img: np.ndarray) -> list[Face]:
+        """All faces in an (H, W, 3) uint8 RGB image, largest box first; no face gives an empty list."""
+        return [Face(box, self.predictor.predict(img, box)) for box in self.detector.detect(img)]
