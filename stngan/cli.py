@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -10,10 +11,10 @@ from stngan import __version__
 def _user_errors():
     """Exceptions that mean bad input, not a bug: shown as one line."""
     from stngan.config import ConfigError
-    from stngan.training.checkpoint import CheckpointError
     from stngan.weights import MissingWeightsError
 
-    return (ConfigError, CheckpointError, MissingWeightsError, FileNotFoundError, ValueError)
+    # CheckpointError, SidecarError, UnsupportedImageError and MediaError are ValueErrors
+    return (ConfigError, MissingWeightsError, FileNotFoundError, ValueError)
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="stngan")
@@ -82,6 +83,72 @@ def train(config_path, overrides, data_source, out_dir, resume, steps) -> None:
     click.echo(f"run folder: {trainer.run_dir} (device {trainer.device}, step {trainer.step})")
     trainer.fit(stop_at=steps)
     click.echo(f"done at step {trainer.step}; checkpoints in {trainer.run_dir / 'checkpoints'}")
+
+
+def _video_options(f):
+    f = click.option("--lossless", is_flag=True, help="Lossless video (FFV1 .mkv / libx264rgb .mp4): background bit-exact.")(f)
+    f = click.option("--crf", default=18, show_default=True, help="H.264 quality for lossy video output.")(f)
+    f = click.option("--quiet", is_flag=True, help="No progress bar.")(f)
+    return f
+
+
+def _rgb(value: str) -> tuple[int, int, int]:
+    parts = value.split(",")
+    if len(parts) != 3 or not all(p.strip().isdigit() and 0 <= int(p) <= 255 for p in parts):
+        raise click.BadParameter(f"expected R,G,B with values 0-255, got {value!r}")
+    return tuple(int(p) for p in parts)  # type: ignore[return-value]
+
+
+@cli.command()
+@click.argument("input_path", type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Output image (.png), video or folder.")
+@click.option("--detector", type=click.Choice(["hog", "cnn"]), default="hog", show_default=True, help="dlib face detector.")
+@click.option("--upsample", default=1, show_default=True, help="Detector upsampling (1 finds faces down to ~40 px).")
+@click.option("--fill", default="0,0,0", show_default=True, help="RGB fill of the masked circles.")
+@click.option("--min-face", default=20, show_default=True, help="Skip (and count) faces whose box side is below this (px).")
+@click.option("--max-res", default=0, show_default=True, help="Detect on a copy with this long side at most (0 = full).")
+@_video_options
+def anonymize(input_path, output, detector, upsample, fill, min_face, max_res, lossless, crf, quiet) -> None:
+    """Mask eyes, nose and mouth of every face (paper's circles); writes OUTPUT and OUTPUT.stngan.json."""
+    from stngan.inference import app
+    from stngan.inference.frames import AnonymizeOptions
+
+    options = AnonymizeOptions(detector, upsample, _rgb(fill), min_face, max_res)
+    video = app.VideoOptions("lossless" if lossless else "lossy", crf)
+    stats = app.run_on_path(input_path, output, lambda s, d: app.anonymize_image(s, d, options),
+                            lambda s, d: app.anonymize_video(s, d, options, video, not quiet), progress=not quiet)
+    click.echo(f"anonymized -> {output}: " + ", ".join(f"{k} {v}" for k, v in stats.items()))
+    if stats.get("skipped_tiny"):
+        click.echo(f"note: {stats['skipped_tiny']} faces smaller than {min_face} px were left unmasked", err=True)
+
+
+@cli.command()
+@click.argument("input_path", type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Output image (.png), video or folder.")
+@click.option("--model", type=click.Path(exists=True), help="Checkpoint or run folder (default: the shipped SI-lm model).")
+@click.option("--sidecar", type=click.Path(exists=True, path_type=Path), help="Sidecar from `anonymize` (default: INPUT.stngan.json).")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True, help="Where the model runs.")
+@click.option("--amp", type=click.Choice(["auto", "none", "bf16", "fp16"]), default="auto", show_default=True,
+              help="Autocast dtype (auto: bf16 on CUDA, fp32 on CPU).")
+@click.option("--landmarks-from", type=click.Path(exists=True, path_type=Path), help="Condition on another face's landmarks (image).")
+@click.option("--perturb", default=0.0, show_default=True, help="Gaussian landmark jitter sigma (crop px at 128²).")
+@click.option("--seed", default=0, show_default=True, help="Seed of --perturb.")
+@_video_options
+def inpaint(input_path, output, model, sidecar, device, amp, landmarks_from, perturb, seed, lossless, crf, quiet) -> None:
+    """Inpaint the masked faces of an anonymized image, folder or video; outside the masks nothing changes."""
+    from stngan.inference import app
+    from stngan.inference.control import landmark_control
+    from stngan.inference.inpainter import Inpainter
+
+    inpainter = Inpainter(model, device=device, amp=amp)
+    control = landmark_control(landmarks_from, perturb, seed, inpainter.crop_size)
+    video = app.VideoOptions("lossless" if lossless else "lossy", crf)
+    single = app.media_kind(input_path) != "folder"
+    side = sidecar if single else None
+    stats = app.run_on_path(input_path, output, lambda s, d: app.inpaint_image(s, d, inpainter, side, control),
+                            lambda s, d: app.inpaint_video(s, d, inpainter, side, control, video, not quiet),
+                            progress=not quiet)
+    click.echo(f"inpainted -> {output}: " + ", ".join(f"{k} {v}" for k, v in stats.items()))
 
 
 def main() -> None:

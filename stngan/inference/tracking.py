@@ -1,0 +1,77 @@
+"""Face tracks across frames: greedy IoU association with gaps, and temporal smoothing of crop boxes.
+
+Association: each frame's detections are matched to live tracks by IoU (greedy, highest first,
+IoU ≥ `min_iou`); unmatched detections start new tracks; a track not seen for more than `max_gap`
+frames ends. Ids are never reused.
+
+Smoothing is for the *crop* only (so crops do not jitter between frames); the privacy masks always
+come from each frame's own landmarks, so smoothing can never move a mask off a face.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from stngan.faces.box import Box
+
+
+def iou(a: Box, b: Box) -> float:
+    w = min(a.right, b.right) - max(a.left, b.left)
+    h = min(a.bottom, b.bottom) - max(a.top, b.top)
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    return inter / (a.area + b.area - inter)
+
+
+@dataclass
+class _Live:
+    track_id: int
+    box: Box
+    last_frame: int
+
+
+@dataclass
+class IouTracker:
+    min_iou: float = 0.3
+    max_gap: int = 10
+    _live: list[_Live] = field(default_factory=list)
+    _next_id: int = 0
+
+    def update(self, frame_index: int, boxes: list[Box]) -> list[int]:
+        """Track ids for `boxes` (same order) detected in frame `frame_index`."""
+        self._live = [t for t in self._live if frame_index - t.last_frame <= self.max_gap + 1]
+        pairs = sorted(((iou(t.box, b), ti, bi) for ti, t in enumerate(self._live) for bi, b in enumerate(boxes)),
+                       reverse=True)
+        ids: list[int | None] = [None] * len(boxes)
+        used_tracks: set[int] = set()
+        for score, ti, bi in pairs:
+            if score < self.min_iou:
+                break
+            if ti in used_tracks or ids[bi] is not None:
+                continue
+            used_tracks.add(ti)
+            ids[bi] = self._live[ti].track_id
+            self._live[ti].box, self._live[ti].last_frame = boxes[bi], frame_index
+        for bi, box in enumerate(boxes):
+            if ids[bi] is None:
+                ids[bi] = self._next_id
+                self._live.append(_Live(self._next_id, box, frame_index))
+                self._next_id += 1
+        return [int(i) for i in ids]
+
+
+def smooth_boxes(frames: list[int], boxes: np.ndarray, radius: int = 2) -> np.ndarray:
+    """Centred moving average of one track's boxes, (n, 4) [left, top, right, bottom] at sorted `frames`.
+
+    Averages over observations within ±radius frames (a gap shortens the window; it never bridges
+    frames the track was absent from by more than radius). Offline smoothing is possible because
+    inpainting reads the complete sidecar before it starts.
+    """
+    frames_arr = np.asarray(frames)
+    out = np.empty_like(boxes, dtype=np.float64)
+    for i, f in enumerate(frames_arr):
+        near = np.abs(frames_arr - f) <= radius
+        out[i] = boxes[near].mean(axis=0)
+    return out
