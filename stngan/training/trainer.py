@@ -97,8 +97,7 @@ class Trainer:
             return
         from stngan.models.temporal import load_spatial_into
 
-        load_spatial_into(self.method, ckpt_mod.resolve(self.cfg.train.init_from))
-        self.g_ema.load_state_dict(self.method.g.state_dict())
+        load_spatial_into(self.method, self.g_ema, ckpt_mod.resolve(self.cfg.train.init_from))
 
     def _restore(self, ckpt: Path) -> None:
         m = self.method
