@@ -1,0 +1,77 @@
+"""Shared fixtures for the face tests (tests/test_faces_*.py): real images and session-cached dlib models."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from skimage import data as skdata
+
+from stngan.faces import FaceAnalyzer, FaceDetector, LandmarkPredictor, load_image
+
+FACE_DATA = Path(__file__).parent / "data"
+# name -> file in tests/data holding exactly one face (see tests/data/README.md)
+SINGLE_FACE_FILES = {
+    "sanogo": "nba_adama_sanogo.png",
+    "tiny": "nba_bez_mbeng_tiny.jpg",
+    "frontal": "feat_0-f15-hao-ph.jpg",
+    "three_quarter": "feat_45-m7-di-ph.jpg",
+    "outdoor": "feat_single_face.jpg",
+}
+NO_FACE_FILE = "nba_silhouette_noface.jpg"
+
+
+@pytest.fixture(scope="session")
+def face_data_dir() -> Path:
+    return FACE_DATA
+
+
+@pytest.fixture(scope="session")
+def face_hog_detector() -> FaceDetector:
+    return FaceDetector("hog", upsample=1)
+
+
+@pytest.fixture(scope="session")
+def face_landmark_predictor() -> LandmarkPredictor:
+    return LandmarkPredictor()
+
+
+@pytest.fixture(scope="session")
+def face_analyzer(face_hog_detector, face_landmark_predictor) -> FaceAnalyzer:
+    return FaceAnalyzer(detector=face_hog_detector, predictor=face_landmark_predictor)
+
+
+@pytest.fixture(scope="session")
+def face_images() -> dict[str, np.ndarray]:
+    """Single-face RGB images: skimage's astronaut and the shipped photos."""
+    images = {"astronaut": skdata.astronaut()}
+    images.update({name: load_image(FACE_DATA / f) for name, f in SINGLE_FACE_FILES.items()})
+    return images
+
+
+@pytest.fixture(scope="session")
+def face_analyses(face_analyzer, face_images) -> dict:
+    """name -> list[Face] for every image of ``face_images``, computed once per session."""
+    return {name: face_analyzer.analyze(img) for name, img in face_images.items()}
+
+
+@pytest.fixture(scope="session")
+def astronaut_face(face_analyses):
+    return face_analyses["astronaut"][0]
+
+
+@pytest.fixture(scope="session")
+def two_faces_image(face_images) -> np.ndarray:
+    """Two real faces side by side: a 91 px face (left, high HOG score) and a 156 px one (right, lower)."""
+    right = cv2.resize(face_images["sanogo"], None, fx=2.0, fy=2.0, interpolation=cv2.INTER_LINEAR)
+    left = np.zeros((right.shape[0], 160, 3), np.uint8)
+    top = (right.shape[0] - 160) // 2
+    left[top:top + 160] = cv2.resize(face_images["frontal"], (160, 160), interpolation=cv2.INTER_AREA)
+    return np.concatenate([left, right], axis=1)
+
+
+@pytest.fixture(scope="session")
+def no_face_images() -> dict[str, np.ndarray]:
+    """Images without faces: a head silhouette and a crop of skimage's coffee cup."""
+    return {"silhouette": load_image(FACE_DATA / NO_FACE_FILE), "coffee": skdata.coffee()[50:350, 100:500]}
