@@ -1,0 +1,99 @@
+"""torch Datasets over a prepared store: single frames (SI) and T-frame windows (STN).
+
+Both are picklable for DataLoader workers: each worker reopens the store's memory maps lazily. Randomness
+(mask jitter, flips) is a pure function of (seed, epoch, index), so a resumed run sees the same samples.
+Call :meth:`set_epoch` before each epoch's DataLoader iterator is created; with ``persistent_workers=True``
+the workers keep the dataset copy they were started with, so give them a fresh iterator per epoch instead.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from stngan.data.sample import frame_sample, stack_samples
+from stngan.data.store import FaceStore, StoreError
+
+Sample = dict[str, "torch.Tensor | int"]
+
+
+class _StoreDataset(Dataset):
+    def __init__(self, store_path: str | Path, split: str, mask_jitter: float, landmarks: bool, seed: int) -> None:
+        if mask_jitter < 0:
+            raise ValueError(f"mask_jitter must be >= 0, got {mask_jitter}")
+        self.store = FaceStore(store_path)
+        self.split, self.mask_jitter, self.landmarks, self.seed = split, float(mask_jitter), landmarks, seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def _rng(self, index: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, self.epoch, index])
+
+    def _frame(self, i: int, rng: np.random.Generator, hflip: float) -> dict[str, np.ndarray]:
+        return frame_sample(self.store.crop(i), self.store.landmarks(i), rng, mask_jitter=self.mask_jitter,
+                            hflip=hflip, with_cond=self.landmarks)
+
+    def _empty(self, what: str) -> StoreError:
+        return StoreError(f"{self.store.path} has no {what} in split {self.split!r} "
+                          f"(faces per split: {self.store.counts})")
+
+
+def _tensors(arrays: dict[str, np.ndarray], index: int) -> Sample:
+    return {**{k: torch.from_numpy(v) for k, v in arrays.items()}, "index": index}
+
+
+class FrameDataset(_StoreDataset):
+    """Single faces for spatial inpainting (SI / SI-lm).
+
+    Item: ``x`` (3, 128, 128) float32 in [-1, 1], ``mask`` (1, 128, 128) float32 {0, 1} (1 = inpaint),
+    ``x_hat`` = x * (1 - mask), ``cond`` (C, 128, 128) float32 landmark maps ((0, 128, 128) when
+    ``landmarks=False``), ``index`` (position in this dataset; the store item is ``indices[index]``).
+    Masks follow the landmarks, radii jittered by up to ``mask_jitter`` crop px (paper: 3); images are
+    mirrored with probability ``hflip`` (paper: 0.5).
+    """
+
+    def __init__(self, store_path: str | Path, split: str = "train", mask_jitter: float = 3.0, hflip: float = 0.5,
+                 landmarks: bool = True, seed: int = 0) -> None:
+        super().__init__(store_path, split, mask_jitter, landmarks, seed)
+        if not 0.0 <= hflip <= 1.0:
+            raise ValueError(f"hflip must be in [0, 1], got {hflip}")
+        self.hflip = float(hflip)
+        self.indices = self.store.split_indices(split)
+        if len(self.indices) == 0:
+            raise self._empty("faces")
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, index: int) -> Sample:
+        return _tensors(self._frame(int(self.indices[index]), self._rng(index), self.hflip), index)
+
+
+class WindowDataset(_StoreDataset):
+    """T consecutive frames of one video for spatio-temporal inpainting (STN / STN-lm).
+
+    Item: the keys of :class:`FrameDataset` with a leading T axis (``x`` (T, 3, 128, 128), ...), frames in
+    time order (the last is the one STN-GAN outputs), ``index`` = window number; ``windows[index]`` are the
+    store items. No flip (the paper fine-tunes STN without augmentation); each frame's mask follows its own
+    landmarks. Window rule: :mod:`stngan.data.windows`.
+    """
+
+    def __init__(self, store_path: str | Path, split: str = "train", T: int = 3, mask_jitter: float = 0.0,
+                 landmarks: bool = True, seed: int = 0) -> None:
+        super().__init__(store_path, split, mask_jitter, landmarks, seed)
+        self.T = T
+        self.windows = self.store.windows(split, T)
+        if len(self.windows) == 0:
+            raise self._empty(f"{T}-frame windows")
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def __getitem__(self, index: int) -> Sample:
+        rng = self._rng(index)
+        frames = [self._frame(int(i), rng, 0.0) for i in self.windows[index]]
+        return _tensors(stack_samples(frames), index)
