@@ -48,11 +48,14 @@ def frame_to_rgb(frame: av.VideoFrame) -> np.ndarray:
     if fmt.has_palette or any(c.is_alpha for c in fmt.components):
         return composite_on_black(frame.to_ndarray(format="rgba"))
     if fmt.is_rgb:
-        return frame.to_ndarray(format="rgb24")
-    colorspace = frame.colorspace
-    if colorspace == _UNSPECIFIED:
-        colorspace = "ITU709" if frame.height >= 720 else "ITU601"
-    return frame.to_ndarray(format="rgb24", src_colorspace=colorspace, src_color_range=frame.color_range)
+        rgb = frame.to_ndarray(format="rgb24")
+    else:
+        colorspace = frame.colorspace
+        if colorspace == _UNSPECIFIED:
+            colorspace = "ITU709" if frame.height >= 720 else "ITU601"
+        rgb = frame.to_ndarray(format="rgb24", src_colorspace=colorspace, src_color_range=frame.color_range)
+    # PyAV returns a view of FFmpeg's buffer, strided when rows are padded; callers get their own array.
+    return np.array(rgb, order="C", copy=True)
 
 
 def _display_matrix(frame: av.VideoFrame) -> tuple[int, ...] | None:
@@ -125,12 +128,16 @@ class VideoReader:
         return streams[0]
 
     def _rotation(self, first: av.VideoFrame) -> int:
+        """Counter-clockwise display rotation in (-180, 180]."""
         if self.display_matrix is not None:
-            return first.rotation
-        try:  # legacy tag, clockwise degrees
-            return -int(float(self._stream.metadata.get("rotate", 0)))
-        except ValueError:
-            return 0
+            degrees = first.rotation
+        else:
+            try:  # legacy tag, clockwise degrees
+                degrees = -round(float(self._stream.metadata.get("rotate", 0)))
+            except ValueError:
+                degrees = 0
+        degrees %= 360
+        return degrees - 360 if degrees > 180 else degrees
 
     # ---- stream properties -------------------------------------------------------------------------------
 
