@@ -52,8 +52,11 @@ def test_peak_is_one_at_a_landmark(crop_landmarks):
 def test_matches_brute_force_exactly(crop_landmarks):
     rng = np.random.default_rng(0)
     lm = crop_landmarks * 0.4 + rng.normal(0, 1.5, crop_landmarks.shape)  # sub-pixel, perturbed, size 52
-    for sigma in (1.0, 1.5, 3.0):
-        assert np.abs(render_condition(lm, size=52, sigma=sigma) - _brute_force(lm, 52, sigma)).max() < 1e-5
+    partly_out = lm + np.array([-25.0, 18.0])  # segments crossing the crop border get clipped
+    for points in (lm, partly_out):
+        for sigma in (1.0, 1.5, 3.0):
+            got = render_condition(points, size=52, sigma=sigma)
+            assert np.abs(got - _brute_force(points, 52, sigma)).max() < 1e-5
 
 
 def test_horizontal_flip_commutes(crop_landmarks):
@@ -76,7 +79,8 @@ def test_landmarks_outside_the_crop(crop_landmarks):
 
 def test_arbitrary_landmarks(crop_landmarks):
     rng = np.random.default_rng(2)
-    for lm in (rng.uniform(-300, 400, (68, 2)), np.full((68, 2), 64.0), crop_landmarks[::-1].copy()):
+    wild = rng.uniform(-1e12, 1e12, (68, 2))  # long segments across the crop: clipped, not split into 1e11
+    for lm in (rng.uniform(-300, 400, (68, 2)), np.full((68, 2), 64.0), crop_landmarks[::-1].copy(), wild):
         c = render_condition(lm)
         assert c.shape == (5, 128, 128) and np.isfinite(c).all() and c.min() >= 0 and c.max() <= 1
     point = render_condition(np.full((68, 2), 64.0))

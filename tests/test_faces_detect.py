@@ -93,7 +93,8 @@ def test_mirrored_image_gives_mirrored_landmarks(face_images, face_analyses, fac
     mirrored_box = Box(width - b.right, b.top, width - b.left, b.bottom)
     predicted = face_landmark_predictor.predict(np.ascontiguousarray(img[:, ::-1]), mirrored_box)
     err = np.linalg.norm(predicted - flip_landmarks(face.landmarks, width), axis=1)
-    assert np.median(err) < 0.03 * b.width  # a wrong index permutation gives errors of a feature's size
+    # correct: every point within 1.5% of the face width; one swapped pair of eyelid points: over 5%
+    assert err.max() < 0.03 * b.width
 
 
 def test_flip_permutation_is_an_involution():

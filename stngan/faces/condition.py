@@ -38,7 +38,27 @@ CUTOFF_SIGMAS = 6.0
 _SEG_A = np.array([a for segs in CONDITION_PARTS.values() for a, _ in segs])
 _SEG_B = np.array([b for segs in CONDITION_PARTS.values() for _, b in segs])
 _SEG_CHANNEL = np.concatenate([np.full(len(segs), k) for k, segs in enumerate(CONDITION_PARTS.values())])
-_PIECE_LEN = 8.0  # segments are split into pieces this long so every piece's window has the same size
+_PIECE_LEN = 8.0  # pieces are at most max(_PIECE_LEN, cutoff) long, so all windows share one small size
+
+
+def _clip_segments(a: np.ndarray, b: np.ndarray, lo: float, hi: float) -> tuple[np.ndarray, ...]:
+    """Liang-Barsky clip of segments (S, 2)->(S, 2) to the square [lo, hi]^2.
+
+    Returns the clipped endpoints and a keep mask (S,). Points outside the square are farther than the
+    cut-off from every pixel, so clipping changes no rendered value and bounds the work for wild landmarks.
+    """
+    d = b - a
+    t0, t1 = np.zeros(len(a)), np.ones(len(a))
+    keep = np.ones(len(a), dtype=bool)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for p, q in ((-d[:, 0], a[:, 0] - lo), (d[:, 0], hi - a[:, 0]),
+                     (-d[:, 1], a[:, 1] - lo), (d[:, 1], hi - a[:, 1])):
+            r = q / p
+            keep &= ~((p == 0) & (q < 0))
+            t0 = np.where(p < 0, np.maximum(t0, r), t0)
+            t1 = np.where(p > 0, np.minimum(t1, r), t1)
+    keep &= t0 <= t1
+    return a + t0[:, None] * d, a + t1[:, None] * d, keep
 
 
 def _split_segments(a: np.ndarray, b: np.ndarray, channel: np.ndarray, max_len: float):
@@ -85,12 +105,10 @@ def render_condition(landmarks: np.ndarray, size: int = 128, sigma: float = 1.5)
         raise ValueError(f"size must be a positive integer, got {size!r}")
     size = int(size)
     reach = CUTOFF_SIGMAS * sigma
-    a, b, channel = _split_segments(lm[_SEG_A], lm[_SEG_B], _SEG_CHANNEL, max(_PIECE_LEN, reach))
-    lo, hi = np.minimum(a, b) - reach, np.maximum(a, b) + reach
-    visible = (hi >= 0).all(axis=1) & (lo <= size - 1).all(axis=1)
-    a, b, channel, lo = a[visible], b[visible], channel[visible], lo[visible]
+    a, b, keep = _clip_segments(lm[_SEG_A], lm[_SEG_B], -reach, size - 1 + reach)
+    a, b, channel = _split_segments(a[keep], b[keep], _SEG_CHANNEL[keep], max(_PIECE_LEN, reach))
     win = int(math.ceil(max(_PIECE_LEN, reach) + 2 * reach)) + 2
-    origin = np.ceil(lo)  # (P, 2) top-left pixel of each piece's window
+    origin = np.ceil(np.minimum(a, b) - reach)  # (P, 2) top-left pixel of each piece's window
     d2 = _piece_distances(a, b, origin[:, 0], origin[:, 1], win)
 
     # scatter-min each window into its channel, clipped to the image (a short Python loop over ~100 pieces)
