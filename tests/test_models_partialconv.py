@@ -70,6 +70,17 @@ def test_per_channel_mask_counts_channels():
     assert m.shape == (1, 1, 1, 1) and m.item() == 1
 
 
+def test_bf16_autocast_keeps_mask_exact():
+    conv = PartialConv2d(64, 8, 3, 1, 1)
+    x = torch.randn(1, 64, 8, 8)
+    valid = (torch.rand(1, 64, 8, 8) > 0.3).float()
+    want, want_mask = conv(x, valid)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, new_mask = conv(x, valid)
+    assert torch.equal(new_mask.float(), want_mask)
+    torch.testing.assert_close(out.float(), want, atol=0.05, rtol=0.05)
+
+
 def test_unet_shape_and_independence_from_hole_pixels():
     torch.manual_seed(0)
     net = PConvUNet().eval()

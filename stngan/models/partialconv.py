@@ -14,7 +14,8 @@ class PartialConv2d(nn.Conv2d):
     Here M is Liu's *valid* mask (1 = known pixel). forward(x (B,C_in,H,W), valid (B,1|C_in,H,W)) →
     (out (B,C_out,H',W'), new_valid (B,1,H',W')). A 1-channel mask is shared by all input channels
     (sum(1) = k·k); a C_in-channel mask is summed over channels too (sum(1) = C_in·k·k). The bias is
-    added after the renormalisation, so it is not rescaled. Only groups=1.
+    added after the renormalisation, so it is not rescaled. Zero padding counts as hole (Liu et al.'s
+    padding scheme), so border outputs are renormalised even under an all-valid mask. Only groups=1.
     """
 
     def forward(self, x: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # type: ignore[override]
@@ -24,18 +25,17 @@ class PartialConv2d(nn.Conv2d):
                              f"got {tuple(valid.shape)}")
         if self.groups != 1:
             raise ValueError("PartialConv2d supports groups=1 only")
-        valid = valid.to(x.dtype)
-        with torch.no_grad():
-            ones = torch.ones(1, valid.shape[1], *self.kernel_size, device=x.device, dtype=x.dtype)
-            count = F.conv2d(valid, ones, None, self.stride, self.padding, self.dilation)
-            window = float(ones.numel())
-            new_valid = (count > 0).to(x.dtype)
-            ratio = window / count.clamp(min=1.0) * new_valid
-        raw = F.conv2d(x * valid, self.weight, None, self.stride, self.padding, self.dilation)
-        out = raw * ratio
+        # counts up to C_in·k·k are not exact in bf16/fp16, so the mask arithmetic stays fp32 under autocast
+        with torch.no_grad(), torch.autocast(x.device.type, enabled=False):
+            ones = torch.ones(1, valid.shape[1], *self.kernel_size, device=x.device)
+            count = F.conv2d(valid.float(), ones, None, self.stride, self.padding, self.dilation)
+            new_valid = (count > 0).float()
+            ratio = ones.numel() / count.clamp(min=1.0) * new_valid
+        raw = F.conv2d(x * valid.to(x.dtype), self.weight, None, self.stride, self.padding, self.dilation)
+        out = raw * ratio.to(raw.dtype)
         if self.bias is not None:
-            out = out + self.bias.view(1, -1, 1, 1) * new_valid
-        return out, new_valid
+            out = out + self.bias.view(1, -1, 1, 1) * new_valid.to(raw.dtype)
+        return out, new_valid.to(x.dtype)
 
 
 class _PConvBlock(nn.Module):
