@@ -95,7 +95,8 @@ def test_cmyk_jpeg(tmp_path):
     cmyk = np.zeros((16, 16 * len(inks), 4), np.uint8)
     for k, ink in enumerate(inks):
         cmyk[:, 16 * k:16 * (k + 1)] = ink
-    path = _save(tmp_path, "cmyk.jpg", Image.frombytes("CMYK", (cmyk.shape[1], cmyk.shape[0]), cmyk.tobytes()), quality=95)
+    im = Image.frombytes("CMYK", (cmyk.shape[1], cmyk.shape[0]), cmyk.tobytes())
+    path = _save(tmp_path, "cmyk.jpg", im, quality=95)
     with Image.open(path) as im:
         assert im.mode == "CMYK"
     img = load_image(path)

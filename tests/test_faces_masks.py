@@ -120,7 +120,7 @@ def test_transformed_and_dilated():
     assert [c.r for c in g.dilated(-5).circles] == [5.0, 0.0]
 
 
-def test_transformed_mask_matches_cropped_mask(astronaut_face, face_images):
+def test_transformed_mask_matches_cropped_mask(astronaut_face):
     t = CropTransform.from_box(astronaut_face.box)
     g = mask_geometry(astronaut_face.landmarks)
     frame_mask = rasterize(g, 512, 512)
