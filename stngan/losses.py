@@ -31,23 +31,27 @@ def gradient_penalty(D: Critic, real: torch.Tensor, fake: torch.Tensor, mask: to
     The norm is per sample over all of x̃ (C·H·W); the graph is kept (create_graph) so the penalty
     trains D. real and fake are detached here.
     """
-    e = eps.to(real.dtype).view(-1, 1, 1, 1)
+    e = eps.to(real.dtype).view(-1, *[1] * (real.dim() - 1))
     x = (e * real.detach() + (1 - e) * fake.detach()).requires_grad_(True)
     (grad,) = torch.autograd.grad(critic_score(D(x, mask)).sum(), x, create_graph=True)
     return ((torch.linalg.vector_norm(grad.flatten(1), dim=1) - 1) ** 2).mean()
 
 
 def d_wgan_gp_loss(D: Critic, real: torch.Tensor, fake: torch.Tensor, mask: torch.Tensor,
-                   lambda_gp: float = 10.0, generator: torch.Generator | None = None
-                   ) -> tuple[torch.Tensor, Logs]:
+                   lambda_gp: float = 10.0, generator: torch.Generator | None = None,
+                   eps: torch.Tensor | None = None) -> tuple[torch.Tensor, Logs]:
     """Critic side of Eq. 1: −E[D(x)] + E[D(y)] + λ_gp·GP (minimised by D). fake is detached.
 
-    eps ~ U(0, 1) per sample is drawn from `generator` (on its device) for reproducibility.
+    eps (B,) ~ U(0, 1) per sample: given (the trainer derives it from the step, so data-parallel ranks
+    slice one global draw), or drawn from `generator` (on its device) for reproducibility.
+    Images are (B, 3, H, W) frames or (B, T, 3, H, W) windows for a temporal critic.
     """
     d_real = critic_score(D(real, mask))
     d_fake = critic_score(D(fake.detach(), mask))
-    device = generator.device if generator is not None else real.device
-    eps = torch.rand(real.shape[0], generator=generator, device=device).to(real.device)
+    if eps is None:
+        device = generator.device if generator is not None else real.device
+        eps = torch.rand(real.shape[0], generator=generator, device=device)
+    eps = eps.to(real.device)
     gp = gradient_penalty(D, real, fake, mask, eps)
     loss = -d_real.mean() + d_fake.mean() + lambda_gp * gp
     wdist = (d_real.mean() - d_fake.mean()).detach()
@@ -71,6 +75,8 @@ def perceptual_loss(vgg: VGG16Features, x: torch.Tensor, y: torch.Tensor) -> tor
     Each layer's L1 is averaged over its B·C·H·W elements (not summed as the ‖·‖₁ of Eq. 2 reads),
     so layers of different sizes weigh alike and λ = 10 of Eq. 3 stays meaningful. Symmetric.
     """
+    if x.dim() == 5:  # (B, T, 3, H, W) windows: every frame counts (Algorithm 1 averages over time)
+        x, y = x.flatten(0, 1), y.flatten(0, 1)
     feats = vgg(torch.cat([x, y]))
     n = x.shape[0]
     return _feature_l1([f[:n] for f in feats], [f[n:] for f in feats])
