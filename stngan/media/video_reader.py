@@ -14,9 +14,10 @@ Behaviour worth knowing:
   list of frames. The first frame is decoded when the reader opens (to fail early and read orientation).
 * A file that ends early yields every frame that decodes and then raises :class:`MediaError`
   ("truncated ... after N frames"), so callers never write partial output silently. "Ends early" means a
-  decode/demux error, fewer packets than the container's frame count, or packets ending more than one
-  frame interval before the stream duration the container declares. Files that declare neither (raw
-  streams, some WebM) can only be caught by decode errors.
+  decode/demux error, fewer packets than the container's frame count (MP4/MOV/AVI), or packets ending
+  more than one frame interval before the end the container declares (MP4/MOV track duration, Matroska
+  DURATION tag). Files that declare neither (raw streams, MPEG-TS, some WebM) are caught only by decode
+  errors. An MP4 cut before its index (moov at the end) cannot be opened at all.
 """
 from __future__ import annotations
 
@@ -174,14 +175,29 @@ class VideoReader:
 
     @cached_property
     def duration(self) -> float | None:
-        """Video stream duration in seconds from the container (stream, Matroska tag, then file), or None."""
+        """Video duration in seconds: as the container declares it, else FFmpeg's estimate, else None."""
+        declared = self._declared_span()
+        if declared is not None:
+            return declared[1] - declared[0]
+        if self._container.duration:
+            return self._container.duration / av.time_base
         s = self._stream
-        if s.duration is not None and s.time_base:
-            return float(s.duration * s.time_base)
+        return float(s.duration * s.time_base) if s.duration is not None else None
+
+    def _declared_span(self) -> tuple[float, float] | None:
+        """(start, end) seconds of the video stream as stored in the file, or None when only estimable.
+
+        Only MP4/MOV track durations and Matroska's DURATION tag are used: for other formats (and for
+        Matroska streams) FFmpeg fills ``stream.duration`` from bit-rate guesses that can be far off.
+        """
+        s = self._stream
         tagged = _parse_hms(s.metadata.get("DURATION"))
         if tagged is not None:
-            return tagged
-        return self._container.duration / av.time_base if self._container.duration else None
+            return 0.0, tagged
+        if self.container_format.startswith("mov") and s.duration is not None:
+            start = float((s.start_time or 0) * s.time_base)
+            return start, start + float(s.duration * s.time_base)
+        return None
 
     @property
     def frame_count(self) -> int:
@@ -258,15 +274,12 @@ class VideoReader:
         s = self._stream
         if s.frames and packets < s.frames:
             return f"the container lists {s.frames} frames but only {packets} are present"
-        if end is None:
+        declared = self._declared_span()
+        if end is None or declared is None:
             return None
-        if s.duration is not None:
-            expected = float(((s.start_time or 0) + s.duration) * s.time_base)
-        else:
-            expected = _parse_hms(s.metadata.get("DURATION"))
         found = float(end * s.time_base)
-        if expected is not None and found < expected - float(1 / self.fps) - 1e-3:
-            return f"the stream ends at {found:.3f} s but the container says {expected:.3f} s"
+        if found < declared[1] - float(1 / self.fps) - 1e-3:
+            return f"the stream ends at {found:.3f} s but the container says {declared[1]:.3f} s"
         return None
 
     # ---- lifetime ----------------------------------------------------------------------------------------
