@@ -1,7 +1,6 @@
 """The landmark condition c: shape, range, exact distances, mirror symmetry, arbitrary landmarks, speed."""
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -95,12 +94,3 @@ def test_rejects_bad_landmarks():
     with pytest.raises(ValueError):
         render_condition(np.zeros((68, 2)), sigma=0.0)
 
-
-def test_fast_enough(crop_landmarks):
-    render_condition(crop_landmarks)
-    best = float("inf")
-    for _ in range(30):
-        t0 = time.perf_counter()
-        render_condition(crop_landmarks)
-        best = min(best, time.perf_counter() - t0)
-    assert best < 3e-3  # target < 2 ms; headroom for a loaded CI machine

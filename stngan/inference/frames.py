@@ -58,7 +58,10 @@ class Anonymizer:
             return self.analyzer.analyze(frame)
         s = cap / max(h, w)
         small = cv2.resize(frame, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
-        boxes = [Box(b.left / s, b.top / s, b.right / s, b.bottom / s, b.score)
+        def up(e: float) -> float:  # pixel centres sit at integers: scale about the -0.5 edge
+            return (e + 0.5) / s - 0.5
+
+        boxes = [Box(up(b.left), up(b.top), up(b.right), up(b.bottom), b.score)
                  for b in self.analyzer.detector.detect(small)]
         return [Face(b, self.analyzer.predictor.predict(frame, b)) for b in boxes]
 
