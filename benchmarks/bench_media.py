@@ -3,9 +3,9 @@
     python benchmarks/bench_media.py [--size 1280x720] [--frames 48] [--noise 2] [--lossy-preset medium]
                                      [--x264rgb-presets ultrafast veryfast]
 
-Frames are skimage's astronaut panned across the picture (real texture and motion) with sensor-like noise. Encoding goes through
-VideoWriter (RGB numpy in), decoding through VideoReader (RGB numpy out), so colour conversion and copies
-are included. Reported: wall-clock fps, fps per CPU-second of this process (robust to other load on a
+Frames are skimage's astronaut panned across the picture (real texture and motion) with sensor-like
+noise. Encoding goes through VideoWriter (RGB numpy in), decoding through VideoReader (RGB numpy out), so
+colour conversion and copies are included. Reported: wall-clock fps, fps per CPU-second of this process (robust to other load on a
 shared machine: multiply by the cores you have for an idle-machine estimate when the codec scales),
 size per frame, and whether lossless output decoded bit-exactly.
 """

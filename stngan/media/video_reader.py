@@ -258,7 +258,8 @@ class VideoReader:
                 if packet.size:
                     packets += 1
                     if packet.pts is not None:
-                        end = max(end or packet.pts, packet.pts + (packet.duration or 0))
+                        stop = packet.pts + (packet.duration or 0)
+                        end = stop if end is None else max(end, stop)
                 for raw in packet.decode():
                     decoded += 1
                     yield raw
