@@ -1,0 +1,142 @@
+"""The training loop: schedule, checkpoints, exact resume, data-parallel equivalence, learning on real faces."""
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+import torch
+import torch.multiprocessing as mp
+
+from stngan import config
+from stngan.training import checkpoint as ckpt_mod
+from stngan.training.data import StepBatchSampler
+from stngan.training.distributed import DistInfo
+from stngan.training.schedule import lr_factor
+from stngan.training.trainer import Trainer, start_run
+
+DATA = Path(__file__).parent / "data"
+
+
+def tiny_cfg(store: Path, out: Path, *extra: str) -> config.ExperimentConfig:
+    return config.load(Path(__file__).parent.parent / "configs" / "tiny_si_lm.yaml",
+                       [f"data.source={store}", f"out_dir={out}", "data.workers=0", "train.batch_size=2",
+                        "train.log_every=1", "train.sample_every=1000", "train.ckpt_every=3", "train.iters=6",
+                        "train.decay_start=3", "train.keep_last=2", *extra])
+
+
+@pytest.fixture(scope="module")
+def face_store(tmp_path_factory) -> Path:
+    """A store prepared from the real face photos shipped in tests/data."""
+    from stngan.data.prepare.folder import prepare_folder
+
+    store = tmp_path_factory.mktemp("store") / "faces"
+    prepare_folder(DATA, store, progress=False)
+    return store
+
+
+def test_lr_is_constant_then_linear_to_exactly_zero():
+    assert lr_factor(0, 100, 50) == 1.0 and lr_factor(49, 100, 50) == 1.0
+    assert lr_factor(75, 100, 50) == 0.5 and lr_factor(100, 100, 50) == 0.0
+    assert lr_factor(10, 100, 100) == 1.0
+
+
+def test_step_batches_are_a_function_of_the_step_and_ranks_split_them():
+    whole = StepBatchSampler(10, 4, seed=3, start_step=0, dist_info=DistInfo())
+    batches = [whole.batch_for_step(s) for s in range(6)]
+    late = StepBatchSampler(10, 4, seed=3, start_step=4, dist_info=DistInfo())
+    assert next(iter(late)) == batches[4]
+    ranks = [StepBatchSampler(10, 4, 3, 0, DistInfo(r, 2)).batch_for_step(5) for r in range(2)]
+    assert ranks[0] + ranks[1] == batches[5]
+    epoch0 = [k for b in batches[:2] for k in b] + batches[2][:2]
+    assert sorted(epoch0) == list(range(10))  # each epoch visits every item once
+
+
+def test_run_writes_checkpoints_samples_and_config(face_store, tmp_path):
+    trainer = start_run(tiny_cfg(face_store, tmp_path))
+    trainer.fit(progress=False)
+    run = trainer.run_dir
+    assert (run / "config.yaml").is_file() and any((run / "tb").iterdir())
+    assert [p.name for p in ckpt_mod.list_checkpoints(run)] == ["step-0000003", "step-0000006"]
+    assert (run / "checkpoints" / "best" / "model.safetensors").is_file()
+    assert (run / "samples" / "step-0000006.png").is_file()
+    g, cfg = ckpt_mod.load_generator(run)
+    assert cfg == trainer.cfg and not g.training
+    for a, b in zip(g.state_dict().values(), trainer.g_ema.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_resume_continues_exactly(face_store, tmp_path):
+    straight = start_run(tiny_cfg(face_store, tmp_path / "a"))
+    full = straight.fit(progress=False)
+    first = start_run(tiny_cfg(face_store, tmp_path / "b"))
+    first.fit(stop_at=3, progress=False)
+    resumed = start_run(None, resume=first.run_dir)
+    assert resumed.step == 3
+    rest = resumed.fit(progress=False)
+    assert rest == full[3:]
+    for a, b in zip(straight.method.d.state_dict().values(), resumed.method.d.state_dict().values()):
+        assert torch.equal(a, b)
+    for a, b in zip(straight.g_ema.state_dict().values(), resumed.g_ema.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_checkpoint_errors_are_clear(tmp_path):
+    with pytest.raises(ckpt_mod.CheckpointError, match="no stngan checkpoint"):
+        ckpt_mod.resolve(tmp_path)
+    (tmp_path / "config.json").write_text('{"format": "other"}')
+    with pytest.raises(ckpt_mod.CheckpointError, match="not an stngan checkpoint"):
+        ckpt_mod.read_meta(tmp_path)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _global_batch(n: int = 4) -> dict:
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(n, 3, 128, 128, generator=g) * 2 - 1
+    mask = torch.zeros(n, 1, 128, 128)
+    mask[:, :, 40:90, 30:100] = 1
+    return {"x": x, "mask": mask, "x_hat": x * (1 - mask), "cond": torch.rand(n, 5, 128, 128, generator=g)}
+
+
+def _ddp_worker(rank: int, port: int, cfg_json: str, out: str) -> None:
+    os.environ.update(WORLD_SIZE="2", RANK=str(rank), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
+                      MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    trainer = Trainer(config.from_json(cfg_json), Path(out))
+    batch = {k: v[rank * 2:(rank + 1) * 2] for k, v in _global_batch().items()}
+    trainer.train_step(batch)
+    trainer.train_step(batch)  # n_critic = 2: the second step also updates G
+    if rank == 0:
+        torch.save({"g": trainer.method.g.state_dict(), "d": trainer.method.d.state_dict()}, Path(out) / "ddp.pt")
+    torch.distributed.destroy_process_group()
+
+
+@pytest.mark.slow
+def test_two_process_step_equals_single_process_step(tmp_path):
+    cfg = tiny_cfg(tmp_path, tmp_path, "train.batch_size=4")
+    single = Trainer(cfg, tmp_path)
+    batch = _global_batch()
+    single.train_step(batch)
+    single.train_step(batch)
+    mp.spawn(_ddp_worker, args=(_free_port(), cfg.to_json(), str(tmp_path)), nprocs=2, join=True)
+    ddp = torch.load(tmp_path / "ddp.pt", weights_only=True)
+    for name, module in (("g", single.method.g), ("d", single.method.d)):
+        for key, value in module.state_dict().items():
+            torch.testing.assert_close(ddp[name][key], value, rtol=1e-4, atol=1e-5, msg=f"{name}.{key}")
+
+
+@pytest.mark.slow
+def test_overfitting_four_real_faces_lowers_the_perceptual_loss(face_store, tmp_path):
+    cfg = tiny_cfg(face_store, tmp_path, "train.iters=300", "train.decay_start=300", "train.batch_size=4",
+                   "train.ckpt_every=1000", "train.lr_g=5e-4", "train.lr_d=5e-4", "data.hflip=0")
+    trainer = start_run(cfg)
+    history = trainer.fit(progress=False)
+    pct = [h["g/pct"] for h in history if "g/pct" in h]
+    first, last = sum(pct[:10]) / 10, sum(pct[-10:]) / 10
+    assert last < 0.8 * first, (first, last)
