@@ -1,0 +1,106 @@
+"""torch Datasets over a store: item contract, determinism, flips, DataLoader workers, windows."""
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from data_fixtures import build_300vw
+from stngan.data import FaceStore, StoreError
+from stngan.data.datasets import FrameDataset, WindowDataset
+from stngan.data.prepare import prepare_300vw
+from stngan.faces import N_COND_CHANNELS, flip_landmarks, mask_geometry, rasterize, render_condition
+
+
+@pytest.fixture(scope="module")
+def store_path(tmp_path_factory):
+    fx = build_300vw(tmp_path_factory.mktemp("300vw"))
+    dst = tmp_path_factory.mktemp("store") / "store"
+    prepare_300vw(fx.root, dst, progress=False)
+    return dst
+
+
+def test_frame_item_contract(store_path):
+    ds = FrameDataset(store_path, split="train")
+    assert len(ds) == 7
+    item = ds[2]
+    assert item["index"] == 2
+    assert item["x"].shape == (3, 128, 128) and item["x"].dtype == torch.float32
+    assert -1.0 <= item["x"].min() and item["x"].max() <= 1.0
+    assert item["mask"].shape == (1, 128, 128) and set(item["mask"].unique().tolist()) == {0.0, 1.0}
+    assert torch.equal(item["x_hat"], item["x"] * (1 - item["mask"]))
+    assert item["cond"].shape == (N_COND_CHANNELS, 128, 128) and item["cond"].dtype == torch.float32
+    assert FrameDataset(store_path, landmarks=False)[0]["cond"].shape == (0, 128, 128)
+
+
+def test_unflipped_item_is_the_stored_face(store_path):
+    ds = FrameDataset(store_path, split="test", mask_jitter=0.0, hflip=0.0)
+    store = FaceStore(store_path)
+    i = int(ds.indices[1])
+    item = ds[1]
+    x = (store.crop(i).astype(np.float32) / 127.5 - 1).transpose(2, 0, 1)
+    np.testing.assert_allclose(item["x"].numpy(), x, atol=1e-6)
+    lm = store.landmarks(i)
+    np.testing.assert_array_equal(item["mask"][0].numpy(), rasterize(mask_geometry(lm), 128, 128))
+    np.testing.assert_allclose(item["cond"].numpy(), render_condition(lm), atol=1e-6)
+
+
+def test_flip_mirrors_image_mask_and_condition_together(store_path):
+    plain = FrameDataset(store_path, mask_jitter=0.0, hflip=0.0)[0]
+    flipped = FrameDataset(store_path, mask_jitter=0.0, hflip=1.0)[0]
+    for key in ("x", "mask", "cond", "x_hat"):
+        assert torch.equal(flipped[key], plain[key].flip(-1))
+    # ... and they are the arrays of the mirrored face
+    lm = flip_landmarks(FaceStore(store_path).landmarks(0), 128)
+    np.testing.assert_allclose(flipped["cond"].numpy(), render_condition(lm), atol=1e-5)
+    mirrored_mask = rasterize(mask_geometry(lm), 128, 128)
+    assert (mirrored_mask != flipped["mask"][0].numpy()).mean() < 1e-3
+
+
+def test_randomness_is_a_function_of_seed_epoch_index(store_path):
+    a, b = FrameDataset(store_path, seed=1), FrameDataset(store_path, seed=1)
+    assert all(torch.equal(a[3][k], b[3][k]) for k in ("x", "mask", "cond"))
+    masks = set()
+    for epoch in range(6):
+        a.set_epoch(epoch)
+        masks.add(a[3]["mask"].numpy().tobytes())
+    assert len(masks) > 1  # the jitter changes with the epoch
+    a.set_epoch(0)
+    c = FrameDataset(store_path, seed=2)
+    assert any(not torch.equal(a[i]["mask"], c[i]["mask"]) for i in range(len(a)))
+
+
+def test_dataloader_workers(store_path):
+    ds = FrameDataset(store_path)
+    _ = ds[0]  # open the maps in the parent: they must not travel to the workers
+    assert pickle.loads(pickle.dumps(ds.store))._maps is None
+    batches = list(DataLoader(ds, batch_size=4, num_workers=2))
+    assert [b["x"].shape[0] for b in batches] == [4, 3]
+    assert torch.equal(batches[0]["mask"][1], ds[1]["mask"])
+
+
+def test_window_item_contract(store_path):
+    ds = WindowDataset(store_path, split="train", T=3)
+    store = FaceStore(store_path)
+    assert len(ds) == 3
+    item = ds[2]
+    assert item["x"].shape == (3, 3, 128, 128) and item["mask"].shape == (3, 1, 128, 128)
+    assert item["cond"].shape == (3, N_COND_CHANNELS, 128, 128) and item["x_hat"].shape == item["x"].shape
+    frames = [store.meta(int(i))["frame"] for i in ds.windows[2]]
+    assert frames == [5, 6, 7]  # never across the missing frame 4
+    last = FrameDataset(store_path, mask_jitter=0.0, hflip=0.0)
+    k = int(np.flatnonzero(last.indices == ds.windows[2][-1])[0])
+    assert torch.equal(item["x"][-1], last[k]["x"]) and torch.equal(item["mask"][-1], last[k]["mask"])
+    assert WindowDataset(store_path, T=3, landmarks=False)[0]["cond"].shape == (3, 0, 128, 128)
+
+
+def test_empty_selection_is_a_clear_error(store_path):
+    with pytest.raises(StoreError, match="no faces in split 'val'"):
+        FrameDataset(store_path, split="val")
+    with pytest.raises(StoreError, match="no 9-frame windows"):
+        WindowDataset(store_path, T=9)
+    with pytest.raises(StoreError, match="not a prepared face store"):
+        FrameDataset(store_path.parent / "nothing")
