@@ -34,6 +34,18 @@ def test_h264_with_b_frames_decodes_in_presentation_order(tmp_path):
     assert min(_psnr(f.image, s) for f, s in zip(frames, source)) > 30  # same colour matrix both ways
 
 
+def test_frame_count_is_exact_for_mp4_with_an_edit_list(tmp_path):
+    path = tmp_path / "trimmed.mp4"  # frames before t=0 stay in the file but the edit list hides them
+    make_clip(path, count=30, pts=list(range(-5, 25)))
+    with VideoReader(path) as reader:
+        assert reader.frame_count_exact and reader.frame_count == 25
+        assert sum(1 for _ in reader) == 25
+    mkv = tmp_path / "estimate.mkv"
+    make_clip(mkv, count=10, codec="ffv1")
+    with VideoReader(mkv) as reader:
+        assert not reader.frame_count_exact and reader.frame_count == 10
+
+
 def test_mpeg4_decodes(tmp_path):
     path = tmp_path / "old.avi"
     source = make_clip(path, size=(160, 120), count=12, codec="mpeg4", options={"qscale": "2"})

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from test_media_clips import audio_packets, make_clip, moving_frames, video_timestamps
 
-from stngan.media import MediaError, VideoInfo, VideoReader, VideoWriter
+from stngan.media import Frame, MediaError, VideoInfo, VideoReader, VideoWriter
 
 
 def _rewrite(src, dst, mode="lossless", **kwargs) -> list[np.ndarray]:
@@ -17,7 +17,7 @@ def _rewrite(src, dst, mode="lossless", **kwargs) -> list[np.ndarray]:
     with VideoReader(src) as reader, VideoWriter(dst, reader, mode, **kwargs) as writer:
         for frame in reader:
             images.append(frame.image)
-            writer.write(frame.image, frame.pts, frame.duration)
+            writer.write(frame.image, frame)
     return images
 
 
@@ -169,6 +169,16 @@ def test_failed_write_keeps_an_existing_output_untouched(tmp_path):
             writer.write(np.zeros((16, 16, 3), np.uint8))
             writer.write(np.zeros((16, 17, 3), np.uint8))
     assert dst.read_bytes() == b"previous result" and len(list(tmp_path.iterdir())) == 1
+
+
+def test_frame_timing_is_rescaled_to_the_writer_clock(tmp_path):
+    dst = tmp_path / "out.mp4"
+    image = np.zeros((16, 16, 3), np.uint8)
+    with VideoWriter(dst, _info(16, 16), "lossless") as writer:  # clock 1/25
+        for i, (pts, tb) in enumerate([(0, Fraction(1, 1000)), (40, Fraction(1, 1000)), (6, Fraction(1, 50))]):
+            writer.write(image, Frame(image, i, pts, tb, key_frame=True, duration=2 if tb.denominator == 50 else 40))
+    with VideoReader(dst) as reader:
+        assert [f.time for f in reader] == [0.0, 0.04, 0.12] and reader.duration == pytest.approx(0.16)
 
 
 def test_bad_timestamps_and_empty_output_are_errors(tmp_path):

@@ -24,8 +24,8 @@ def probe(path: str | os.PathLike) -> dict[str, Any]:
     """Describe ``path`` without decoding more than its first video frame.
 
     Returns ``{"path", "container", "size_bytes", "duration", "bit_rate", "streams": [...], "video",
-    "error"}``. ``video`` holds width, height, codec, pix_fmt, fps (float), time_base (str), frame_count
-    (container claim or estimate), duration (s), rotation, is_vfr and has_audio, or is None when
+    "error"}``. ``video`` holds width, height, codec, pix_fmt, fps (float), time_base (str), frame_count,
+    frame_count_exact (False: an estimate), duration (s), rotation, is_vfr and has_audio, or is None when
     :class:`VideoReader` rejects the file, whose reason is then in ``error`` (e.g. audio-only files).
     Raises :class:`MediaError` only when the file cannot be opened at all.
     """
@@ -46,7 +46,8 @@ def probe(path: str | os.PathLike) -> dict[str, Any]:
             summary["video"] = {
                 "width": reader.width, "height": reader.height, "codec": reader.codec,
                 "pix_fmt": reader.pix_fmt, "fps": float(reader.fps), "time_base": str(reader.time_base),
-                "frame_count": reader.frame_count, "duration": reader.duration,
+                "frame_count": reader.frame_count, "frame_count_exact": reader.frame_count_exact,
+                "duration": reader.duration,
                 "rotation": reader.rotation, "is_vfr": reader.is_vfr, "has_audio": reader.has_audio,
             }
     except MediaError as error:
@@ -60,7 +61,8 @@ def summary_line(summary: dict[str, Any]) -> str:
     video = summary["video"]
     if video:
         parts.append(f"{video['codec']} {video['width']}x{video['height']} {video['fps']:.2f} fps"
-                     f"{' (VFR)' if video['is_vfr'] else ''} ~{video['frame_count']} frames")
+                     f"{' (VFR)' if video['is_vfr'] else ''} {'' if video['frame_count_exact'] else '~'}"
+                     f"{video['frame_count']} frames")
         if video["rotation"]:
             parts.append(f"rotation {video['rotation']}")
     if summary["duration"]:

@@ -199,12 +199,25 @@ class VideoReader:
             return start, start + float(s.duration * s.time_base)
         return None
 
-    @property
+    @cached_property
     def frame_count(self) -> int:
-        """The container's frame count, else duration x fps rounded: an estimate, not a decoded count."""
-        if self._stream.frames:
-            return self._stream.frames
-        return round(self.duration * self.fps) if self.duration else 0
+        """Number of frames iteration yields if the file is intact: exact when :attr:`frame_count_exact`.
+
+        That is the container's count (MP4/MOV/AVI/GIF) less the samples an MP4 edit list discards;
+        otherwise (Matroska, WebM, MPEG-TS, image sequences) an estimate, duration x fps rounded.
+        """
+        s = self._stream
+        if not s.frames:
+            return round(self.duration * self.fps) if self.duration else 0
+        entries = s.index_entries
+        if len(entries) == s.frames:
+            return sum(not e.is_discard for e in entries)
+        return s.frames
+
+    @property
+    def frame_count_exact(self) -> bool:
+        """Whether :attr:`frame_count` comes from the container's own count rather than an estimate."""
+        return bool(self._stream.frames)
 
     @property
     def has_audio(self) -> bool:

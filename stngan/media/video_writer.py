@@ -41,7 +41,7 @@ import numpy as np
 
 from stngan.media.audio_copy import AudioCopier
 from stngan.media.errors import MediaError, media_errors
-from stngan.media.info import VideoInfo
+from stngan.media.info import Frame, VideoInfo
 from stngan.media.video_reader import VideoReader
 
 Mode = Literal["lossless", "lossy"]
@@ -77,7 +77,7 @@ class VideoWriter:
 
         with VideoReader(src) as reader, VideoWriter(dst, reader, mode="lossless") as writer:
             for frame in reader:
-                writer.write(process(frame.image), frame.pts, frame.duration)
+                writer.write(process(frame.image), frame)  # keeps frame.pts and frame.duration
     """
 
     def __init__(self, path: str | os.PathLike, like: VideoReader | VideoInfo, mode: Mode = "lossless", *,
@@ -164,15 +164,18 @@ class VideoWriter:
         return av.VideoFrame.from_ndarray(image, format="rgb24").reformat(
             format="yuv420p", dst_colorspace="ITU709", dst_color_range="MPEG")
 
-    def write(self, image: np.ndarray, pts: int | None = None, duration: int | None = None) -> None:
+    def write(self, image: np.ndarray, pts: int | Frame | None = None, duration: int | None = None) -> None:
         """Encode one (H, W, 3) uint8 RGB frame of the source's size.
 
-        ``pts``/``duration`` are in :attr:`time_base` units (pass the reader's ``frame.pts`` and
-        ``frame.duration``); ``pts`` None continues the previous frame at the nominal frame rate.
-        Timestamps must increase strictly.
+        ``pts`` is either the source :class:`Frame` that ``image`` replaces (its pts and duration are
+        kept, rescaled if its time base differs) or a pts in :attr:`time_base` units, with ``duration``
+        in the same units; None continues the previous frame at the nominal frame rate. Timestamps must
+        increase strictly.
         """
         if self._done:
             raise RuntimeError("write() after close() or abort()")
+        if isinstance(pts, Frame):
+            pts, duration = self._rescale(pts.pts, pts.time_base), self._rescale(pts.duration, pts.time_base)
         image = np.asarray(image)
         expected = (self.info.height, self.info.width, 3)
         if image.shape != expected or image.dtype != np.uint8:
@@ -193,6 +196,11 @@ class VideoWriter:
             self._mux_video(frame)
         self._last_pts = pts
         self.frames_written += 1
+
+    def _rescale(self, ticks: int | None, time_base: Fraction) -> int | None:
+        if ticks is None or time_base == self.info.time_base:
+            return ticks
+        return round(ticks * time_base / self.info.time_base)
 
     def _mux_video(self, frame: av.VideoFrame | None) -> None:
         """Encode ``frame`` (None flushes) and mux the packets that come out, with the caller's durations.
