@@ -6,9 +6,9 @@ Modes and containers (chosen from the output suffix; ``codec`` overrides the def
 mode       container              video
 =========  =====================  ====================================================================
 lossless   .mkv                   FFV1 level 3, bgr0 (default) or libx264rgb qp 0: RGB is bit-exact
-lossless   .mp4 / .mov            libx264rgb qp 0 (H.264 High 4:4:4 RGB, preset ultrafast): bit-exact,
+lossless   .mp4 / .m4v / .mov     libx264rgb qp 0 (H.264 High 4:4:4 RGB, preset ultrafast): bit-exact,
                                   fewer players
-lossy      .mp4 / .mkv / .mov     libx264 yuv420p, CRF ``crf`` (default 18, visually near-transparent)
+lossy      any of the above       libx264 yuv420p, CRF ``crf`` (default 18, visually near-transparent)
 =========  =====================  ====================================================================
 
 * Size: lossless keeps the exact size. yuv420p needs even dimensions, so the lossy path pads odd sizes by
@@ -48,9 +48,9 @@ Mode = Literal["lossless", "lossy"]
 
 
 def _muxer(path: Path) -> str:
-    formats = {".mkv": "matroska", ".mp4": "mp4", ".mov": "mov"}
+    formats = {".mkv": "matroska", ".mp4": "mp4", ".m4v": "mp4", ".mov": "mov"}
     if path.suffix.lower() not in formats:
-        raise MediaError(path, f"unsupported output container {path.suffix!r}; use .mkv, .mp4 or .mov")
+        raise MediaError(path, f"unsupported output container {path.suffix!r}; use .mkv, .mp4, .m4v or .mov")
     return formats[path.suffix.lower()]
 
 
