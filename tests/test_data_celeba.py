@@ -151,3 +151,29 @@ def test_cli(celeba, tmp_path):
     assert res.exit_code == 2 and "0 <= i < n" in res.output
     res = CliRunner().invoke(prepare, [*args, "--pad", "0.3"])
     assert res.exit_code == 1 and res.output.count("\n") == 1 and "another config" in res.output
+
+
+@pytest.mark.slow
+def test_sigkill_then_rerun_equals_one_run(celeba, tmp_path):
+    """A real kill (SIGKILL, no cleanup) part-way through, then the same command again."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run = {**RUN, "images_per_shard": 1}
+    whole = prepare_celeba(celeba.root, tmp_path / "whole", **run)
+    dst = tmp_path / "killed"
+    code = (f"from stngan.data.prepare import prepare_celeba; "
+            f"prepare_celeba({str(celeba.root)!r}, {str(dst)!r}, **{run!r})")
+    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    deadline = time.monotonic() + 120
+    while len(list(dst.glob("shard-*"))) < 3 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert len(list(dst.glob("shard-*"))) < 12, "finished before the kill; nothing was tested"
+    again = prepare_celeba(celeba.root, dst, **run)
+    assert again["complete"] and again["run"]["shards_skipped"] >= 3
+    assert store_digest(dst) == store_digest(tmp_path / "whole") and whole["complete"]
