@@ -237,10 +237,13 @@ def generate_videos(out_dir: str | os.PathLike, count: int, frames: int, seed: i
     todo = _todo(out, count, lambda i: video_name(seed, i, fmt))
     start = time.perf_counter()
     gen = generator if generator is not None or not todo else FaceGenerator(threads=threads)
+    from stngan.synthetic.directions import load_directions
+
+    dirs = load_directions(gen) if todo and (settings or WalkSettings()).amplitudes else None
     with tqdm(total=count, initial=count - len(todo), desc="synthetic videos", unit="video",
               disable=not progress, dynamic_ncols=True, mininterval=1.0) as bar:
         for i in todo:
-            video = face_video(np.random.default_rng([seed, 1, i]), frames, size, gen, settings)
+            video = face_video(np.random.default_rng([seed, 1, i]), frames, size, gen, settings, directions=dirs)
             write_video_atomic(out / video_name(seed, i, fmt), video, fps, fmt)
             bar.update(1)
     return GenerationSummary(out, len(todo), count - len(todo), time.perf_counter() - start)

@@ -2,11 +2,13 @@
 
 A video is one identity w0 (a truncated sample) plus a smooth walk in w+ space and a smooth 2-D camera motion:
 
-* latent walk: keyframes every ``key_every`` frames, each w0 + a per-layer fraction of another random face's
-  offset from the average face (``pose_strength`` on the coarse rows 0..4 = head pose / face shape,
-  ``expression_strength`` on rows 5..10 = expression / features, ``detail_strength`` on the fine rows, 0 by
-  default so colours and skin texture stay fixed and do not flicker); keyframes are joined by a Catmull-Rom
-  spline, so position and velocity are continuous (no stops, no jumps). Identity is roughly kept.
+* latent walk: keyframes every ``key_every`` frames, each w0 plus (a) random multiples of the semantic
+  directions of :mod:`stngan.synthetic.directions` (head yaw / pitch, mouth opening, smile, eye opening; in
+  standard deviations of the FFHQ sample, ``amplitudes``) on the w+ rows [0, ``middle_layers``), and (b) a small
+  per-layer fraction of another random face's offset from the average face (``pose_strength`` on the coarse
+  rows 0..4, ``expression_strength`` on rows 5..10, ``detail_strength`` on the fine rows, 0 by default so
+  colours and skin texture stay fixed and do not flicker). Keyframes are joined by a Catmull-Rom spline, so
+  position and velocity are continuous (no stops, no jumps). Identity is roughly kept.
 * camera motion: translation / rotation / zoom keyframes joined the same way, applied with
   :func:`cv2.warpAffine` at 1024 px with reflected borders, then area-downscaled to ``size``.
 
@@ -16,11 +18,15 @@ License-NC: non-commercial use only).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from stngan.synthetic.stylegan import NATIVE_SIZE, STYLE_DIM, FaceGenerator, SeedLike, as_rng, check_size, to_uint8
+
+if TYPE_CHECKING:
+    from stngan.synthetic.directions import Directions
 
 
 @dataclass(frozen=True)
@@ -29,10 +35,14 @@ class WalkSettings:
 
     truncation: float = 0.7        # identity w0 = w_avg + truncation * (w - w_avg)
     key_every: float = 12.0        # frames between latent keyframes (larger = slower changes)
+    amplitudes: tuple[tuple[str, float], ...] = (
+        ("yaw", 1.5), ("pitch", 1.0), ("mouth_open", 1.2), ("smile", 1.0), ("eyes_open", 0.7))
+    clip: float = 2.5              # semantic keyframe values are clipped to +-clip standard deviations
     coarse_layers: int = 5         # w+ rows [0, coarse_layers) get pose_strength
-    middle_layers: int = 11        # rows [coarse_layers, middle_layers) get expression_strength, the rest detail
-    pose_strength: float = 0.3
-    expression_strength: float = 0.4
+    middle_layers: int = 11        # rows [coarse_layers, middle_layers) get expression_strength, the rest detail;
+    #                                the semantic directions act on rows [0, middle_layers)
+    pose_strength: float = 0.1
+    expression_strength: float = 0.15
     detail_strength: float = 0.0
     motion_every: float = 16.0     # frames between camera keyframes
     shift: float = 0.025           # std of the translation, as a fraction of the frame size
@@ -73,9 +83,12 @@ def _spline_times(frames: int, every: float) -> tuple[int, np.ndarray]:
     return n_keys, 1.0 + np.arange(frames) / every
 
 
-def latent_walk(generator: FaceGenerator, seed: SeedLike, frames: int,
-                settings: WalkSettings | None = None) -> np.ndarray:
-    """A smooth w+ trajectory around one random identity: (frames, L, 512) float32."""
+def latent_walk(generator: FaceGenerator, seed: SeedLike, frames: int, settings: WalkSettings | None = None,
+                directions: Directions | None = None) -> np.ndarray:
+    """A smooth w+ trajectory around one random identity: (frames, L, 512) float32.
+
+    ``directions``: semantic directions (default: :func:`load_directions`, the shipped file).
+    """
     s = settings or WalkSettings()
     rng = as_rng(seed)
     w0 = generator.sample_w(rng, 1, s.truncation)[0]                     # (512,)
@@ -87,6 +100,16 @@ def latent_walk(generator: FaceGenerator, seed: SeedLike, frames: int,
     strength[:s.coarse_layers] = s.pose_strength
     strength[s.coarse_layers:s.middle_layers] = s.expression_strength
     keys = w0[None, None, :] + strength[None, :, None] * offsets[:, None, :]  # (K, L, 512)
+    if s.amplitudes:
+        if directions is None:
+            from stngan.synthetic.directions import load_directions
+
+            directions = load_directions(generator)
+        dirs = directions
+        vecs = np.stack([dirs[name] for name, _ in s.amplitudes])         # (A, 512)
+        amps = np.array([a for _, a in s.amplitudes], np.float32)
+        coef = np.clip(rng.standard_normal((n_keys, len(amps))), -s.clip, s.clip).astype(np.float32) * amps
+        keys[:, :s.middle_layers] += (coef @ vecs)[:, None, :]
     return catmull_rom(keys, t).astype(np.float32)
 
 
@@ -127,7 +150,8 @@ def render(generator: FaceGenerator, wplus: np.ndarray, motion: np.ndarray | Non
 
 
 def face_video(seed: SeedLike, frames: int = 30, size: int = 256, generator: FaceGenerator | None = None,
-               settings: WalkSettings | None = None, motion: bool = True) -> np.ndarray:
+               settings: WalkSettings | None = None, motion: bool = True,
+               directions: Directions | None = None) -> np.ndarray:
     """A synthetic face video: (frames, size, size, 3) uint8 RGB, deterministic for an int seed.
 
     One identity, slowly changing pose and expression, plus (``motion=True``) a smooth small camera motion.
@@ -139,6 +163,6 @@ def face_video(seed: SeedLike, frames: int = 30, size: int = 256, generator: Fac
     gen = generator if generator is not None else FaceGenerator()
     rng = as_rng(seed)
     latent_seed, motion_seed = rng.spawn(2)
-    wplus = latent_walk(gen, latent_seed, frames, settings)
+    wplus = latent_walk(gen, latent_seed, frames, settings, directions)
     mats = camera_motion(motion_seed, frames, NATIVE_SIZE, settings) if motion else None
     return render(gen, wplus, mats, size)
