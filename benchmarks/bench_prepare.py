@@ -104,6 +104,18 @@ def bench_loader(store: Path, workers: int, batches: int, batch_size: int = 16, 
     return batch_size * batches / (time.perf_counter() - t)
 
 
+def item_rate(store: Path, n: int = 200) -> float:
+    """FrameDataset items/s read in one process without a DataLoader (the per-core cost of a sample)."""
+    from stngan.data.datasets import FrameDataset
+
+    ds = FrameDataset(store, "train")
+    ds[0]
+    t = time.perf_counter()
+    for i in range(n):
+        ds[i % len(ds)]
+    return n / (time.perf_counter() - t)
+
+
 def build_video_store(work: Path) -> Path:
     """A small store of 4 real-face videos x 40 frames for the window loader."""
     sys.path.insert(0, str(REPO / "tests"))
@@ -140,6 +152,8 @@ def main() -> None:
                   f"{r['faces_per_s']:.1f} faces/s (wall, incl. start-up)")
         store = work / f"store_w{args.workers[0]}"
         video_store = build_video_store(work)
+        results["frame_items_per_s_one_process"] = item_rate(store)
+        print(f"FrameDataset items, one process, no DataLoader: {results['frame_items_per_s_one_process']:.0f}/s")
         results["loader"] = []
         for w in args.loader_workers:
             frame = bench_loader(store, w, args.batches)

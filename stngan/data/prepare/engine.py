@@ -129,6 +129,8 @@ def run_plan(plan: Plan, dst: str | Path, extract: ExtractOptions, *, workers: i
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     dst = Path(dst)
+    if dst.exists() and not dst.is_dir():
+        raise StoreError(f"output {dst} is a file; give a directory for the store")
     dst.mkdir(parents=True, exist_ok=True)
     config = plan.config(extract)
     chash = config_hash(config)
