@@ -102,6 +102,15 @@ def write_video(path: Path, frames: list[np.ndarray], codec: str = "mpeg4", fps:
     return path
 
 
+def corrupt_packet(path: Path, k: int) -> None:
+    """Garble the start of the k-th video packet of a file (a bad sector in the middle of a video)."""
+    with av.open(str(path)) as container:
+        pos = [p.pos for p in container.demux(video=0) if p.size][k]
+    raw = bytearray(path.read_bytes())
+    raw[pos:pos + 64] = bytes(b ^ 0xFF for b in raw[pos:pos + 64])
+    path.write_bytes(bytes(raw))
+
+
 def write_pts(path: Path, landmarks: np.ndarray, newline: str = "\n") -> Path:
     """iBUG .pts of 0-based (68, 2) landmarks (the file is 1-based)."""
     rows = [f"{x + 1:.3f} {y + 1:.3f}" for x, y in landmarks]
@@ -241,7 +250,7 @@ def build_image_folder(root: Path) -> dict[str, list[str]]:
 
 def build_video_folder(root: Path) -> dict[str, object]:
     """An odd-size (239x199) mp4, a variable-frame-rate mp4 in a sub-folder, an RGBA GIF with a transparent
-    corner and a corrupt mp4."""
+    corner, an MJPEG avi whose packet 3 is garbled and a corrupt mp4."""
     write_video(root / "odd.mp4", [f[:199, :239] for f in video_frames("frontal", 4, [], 80.0)])
     write_video(root / "talk/vfr.mp4", video_frames("astronaut", 5, []), pts_ms=[0, 40, 120, 130, 300])
     gif = [np.dstack([f, np.full(f.shape[:2], 255, np.uint8)]) for f in video_frames("outdoor", 4, [])]
@@ -249,9 +258,12 @@ def build_video_folder(root: Path) -> dict[str, object]:
         f[:30, :30, 3] = 0  # a transparent corner
     Image.fromarray(gif[0], "RGBA").save(root / "clip.gif", save_all=True, loop=0, duration=[40, 80, 40, 60],
                                         append_images=[Image.fromarray(f, "RGBA") for f in gif[1:]], disposal=2)
+    write_video(root / "damaged.avi", video_frames("sanogo", 6, []), codec="mjpeg", pix_fmt="yuvj420p")
+    corrupt_packet(root / "damaged.avi", 3)
     (root / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + np.random.default_rng(1).bytes(2000))
-    return {"frames": {"odd.mp4": 4, "talk/vfr.mp4": 5, "clip.gif": 4}, "unreadable": ["broken.mp4"],
-            "odd_size": (199, 239)}
+    return {"frames": {"odd.mp4": [0, 1, 2, 3], "talk/vfr.mp4": [0, 1, 2, 3, 4], "clip.gif": [0, 1, 2, 3],
+                       "damaged.avi": [0, 1, 2, 4, 5]},
+            "unreadable": ["broken.mp4"], "damaged": ["damaged.avi"], "odd_size": (199, 239)}
 
 
 # --- comparing stores --------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from data_fixtures import build_celeba, store_digest
+from data_fixtures import build_celeba, store_digest, write_lines
 from stngan.data import FaceStore, StoreError
 from stngan.data.cli import prepare
 from stngan.data.prepare import prepare_celeba
@@ -176,3 +176,15 @@ def test_sigkill_then_rerun_equals_one_run(celeba, tmp_path):
     again = prepare_celeba(celeba.root, dst, **run)
     assert again["complete"] and again["run"]["shards_skipped"] >= 3
     assert store_digest(dst) == store_digest(tmp_path / "whole") and whole["complete"]
+
+
+def test_in_the_wild_variant_uses_bbox_hints(celeba, tmp_path):
+    root = tmp_path / "wild"
+    shutil.copytree(celeba.root / "img_align_celeba", root / "img_celeba")
+    shutil.copy(celeba.root / "identity_CelebA.txt", root)
+    rows = [f"{n}  {110 if n == celeba.two_faces else 40} 60 60 100" for n in celeba.names]
+    write_lines(root / "list_bbox_celeba.txt", [str(len(rows)), "image_id x_1 y_1 width height", *rows], "\r\n")
+    plan = plan_celeba(root, variant="wild")
+    hints = {u.path.split("/")[-1]: u.hint for u in plan.units}
+    assert plan.units[0].path.startswith("img_celeba/") and plan.options["hint_files"] == ["list_bbox_celeba.txt"]
+    assert hints[celeba.two_faces] == (140.0, 110.0) and hints[celeba.names[0]] == (70.0, 110.0)

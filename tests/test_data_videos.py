@@ -1,6 +1,7 @@
 """Video preparation end to end: 300-VW (annotations, CRLF, gaps), FaceForensics++, folders of videos."""
 from __future__ import annotations
 
+import av
 import numpy as np
 import pytest
 
@@ -63,7 +64,7 @@ def test_300vw_uses_annotations_where_present(vw):
 
 def test_300vw_crops_are_the_frames(vw):
     fx, _, store = vw
-    frames = list(iter_frames(fx.root / "114" / "vid.avi"))
+    frames = [img for _, img in iter_frames(fx.root / "114" / "vid.avi")]
     i = int(store.split_indices("test")[3])
     t = CropTransform.from_dict(store.meta(i)["transform"])
     np.testing.assert_array_equal(store.crop(i), t.crop(frames[store.meta(i)["frame"]]))
@@ -106,32 +107,39 @@ def test_faceforensics(tmp_path):
         prepare_faceforensics(fx.root, tmp_path / "other", compression="c40", **QUIET)
 
 
-def test_video_folder_odd_sizes_vfr_gif_and_corrupt(tmp_path):
+def test_video_folder_odd_sizes_vfr_gif_damaged_and_corrupt(tmp_path):
     fx = build_video_folder(tmp_path / "videos")
     result = prepare_videos(tmp_path / "videos", tmp_path / "store", **QUIET)
     r = result["report"]
     assert [u["path"] for u in r["unreadable"]] == fx["unreadable"]
-    assert r["frames"] == sum(fx["frames"].values()) and r["faces"] == r["frames"]
+    assert [(d["path"], d["frames"], d["errors"]) for d in r["damaged"]] == [("damaged.avi", 5, 1)]
+    assert "frame 3" in r["damaged"][0]["reason"]
+    assert r["frames"] == sum(len(f) for f in fx["frames"].values()) and r["faces"] == r["frames"]
     store = FaceStore(tmp_path / "store")
     by_source: dict[str, list[int]] = {}
     for i in range(len(store)):
         by_source.setdefault(store.meta(i)["source"], []).append(store.meta(i)["frame"])
-    assert by_source == {name: list(range(n)) for name, n in fx["frames"].items()}
-    assert len(store.windows("train", 3)) == sum(n - 2 for n in fx["frames"].values())
+    assert by_source == fx["frames"]  # the bad packet keeps its frame number: a gap at 3
+    windows = [[store.meta(int(i))["frame"] for i in w] for w in store.windows("train", 3)
+               if store.meta(int(w[0]))["source"] == "damaged.avi"]
+    assert windows == [[0, 1, 2]]
 
 
 def test_max_frames_and_test_fraction(tmp_path):
     fx = build_video_folder(tmp_path / "videos")
     result = prepare_videos(tmp_path / "videos", tmp_path / "store", max_frames=2, test_fraction=1.0, **QUIET)
     assert result["counts"] == {"train": 0, "val": 0, "test": 2 * len(fx["frames"])}
+    assert result["report"]["damaged"] == []  # the damage is after frame 2
 
 
 def test_decode_matches_the_written_frames(tmp_path):
     fx = build_video_folder(tmp_path / "videos")
-    odd = list(iter_frames(tmp_path / "videos" / "odd.mp4"))
+    odd = [img for _, img in iter_frames(tmp_path / "videos" / "odd.mp4")]
     assert odd[0].shape == (*fx["odd_size"], 3) and odd[0].dtype == np.uint8
-    gif = list(iter_frames(tmp_path / "videos" / "clip.gif"))
+    gif = [img for _, img in iter_frames(tmp_path / "videos" / "clip.gif")]
     assert gif[0].shape == (VIDEO_SIZE[1], VIDEO_SIZE[0], 3)
     assert (gif[0][:30, :30] == 0).all()  # transparent pixels composited on black
     expected = portrait("outdoor", VIDEO_SIZE, 90.0, motion(0))
     assert np.abs(gif[0][40:, 40:].astype(int) - expected[40:, 40:]).mean() < 8  # palette quantisation
+    with pytest.raises(av.FFmpegError):  # strict mode (no error list) raises at the bad packet
+        list(iter_frames(tmp_path / "videos" / "damaged.avi"))

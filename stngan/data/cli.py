@@ -59,7 +59,7 @@ def _report(run: Callable[..., dict]) -> Callable[..., None]:
         click.echo(f"report: {report.summary()}")
         click.echo(f"this run: {r['shards_prepared']} shards prepared, {r['shards_skipped']} already done, "
                    f"{r['seconds']:.1f} s, {r['faces_per_s']:.1f} faces/s")
-        for kind in ("unreadable", "truncated"):
+        for kind in ("unreadable", "damaged"):
             for item in getattr(report, kind)[:20]:
                 click.echo(f"{kind}: {item['path']}: {item['reason']}")
         click.echo(f"details: {result['store']}/manifest.json")

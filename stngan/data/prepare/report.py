@@ -14,7 +14,9 @@ class Report:
     ``frames``: images and video frames decoded ("images seen"); ``faces``: frames where a face was kept
     (= items stored); ``no_face``: frames without a face; ``several``: frames with two or more faces (one
     was kept, see FaceExtractor); ``annotated``: kept faces whose landmarks came from the dataset.
-    ``frames == faces + no_face`` always holds.
+    ``frames == faces + no_face`` always holds. ``unreadable`` files gave nothing; ``damaged`` videos had
+    undecodable packets (each costs one frame index, so windows break there) or stopped early; their
+    ``frames`` decoded frames were used.
     """
 
     units: int = 0
@@ -24,7 +26,7 @@ class Report:
     several: int = 0
     annotated: int = 0
     unreadable: list[dict[str, Any]] = field(default_factory=list)  # {"path", "reason"}: nothing decoded
-    truncated: list[dict[str, Any]] = field(default_factory=list)  # {"path", "frames", "reason"}: stopped early
+    damaged: list[dict[str, Any]] = field(default_factory=list)  # {"path", "frames", "errors", "reason"}
     bad_annotations: list[dict[str, Any]] = field(default_factory=list)  # {"path", "reason"}: fell back to dlib
 
     def merge(self, other: Report) -> Report:
@@ -43,4 +45,4 @@ class Report:
         """One line for the console."""
         return (f"{self.units} files, {self.frames} images/frames seen, {self.faces} faces kept, "
                 f"{self.no_face} without a face, {self.several} with several (largest kept), "
-                f"{len(self.unreadable)} unreadable, {len(self.truncated)} truncated videos")
+                f"{len(self.unreadable)} unreadable, {len(self.damaged)} damaged videos")

@@ -33,11 +33,11 @@ class ShardJob:
     config_hash: str
 
 
-def _frames(path: Path, unit: Unit) -> Iterator[np.ndarray]:
+def _frames(path: Path, unit: Unit, errors: list[str]) -> Iterator[tuple[int, np.ndarray]]:
     if unit.kind == "image":
-        yield load_image(path)
+        yield 0, load_image(path)
     else:
-        yield from iter_frames(path, unit.max_frames)
+        yield from iter_frames(path, unit.max_frames, errors)
 
 
 def _annotated_landmarks(root: Path, unit: Unit, frame: int, report: Report) -> np.ndarray | None:
@@ -69,21 +69,18 @@ def _face(img: np.ndarray, root: Path, unit: Unit, frame: int, extractor: FaceEx
 def _process_unit(job: ShardJob, source: int, unit: Unit, extractor: FaceExtractor, writer: ShardWriter,
                   report: Report, tick: Tick) -> None:
     report.units += 1
-    frames = _frames(job.root / unit.path, unit)
+    errors: list[str] = []
+    frames = _frames(job.root / unit.path, unit, errors)
     decoded = 0
     while True:
         try:
-            img = next(frames)
+            frame, img = next(frames)
         except StopIteration:
-            return
+            break
         except (UnsupportedImageError, *DECODE_ERRORS) as e:
-            reason = " ".join(str(e).split()) or e.__class__.__name__
-            if decoded == 0:
-                report.unreadable.append({"path": unit.path, "reason": reason})
-            else:
-                report.truncated.append({"path": unit.path, "frames": decoded, "reason": reason})
-            return
-        frame, decoded = decoded, decoded + 1
+            errors.append(" ".join(str(e).split()) or e.__class__.__name__)
+            break
+        decoded += 1
         report.frames += 1
         crop, annotated = _face(img, job.root, unit, frame, extractor, report)
         if crop is None:
@@ -93,6 +90,10 @@ def _process_unit(job: ShardJob, source: int, unit: Unit, extractor: FaceExtract
             writer.add(FaceRecord(crop.image, crop.landmarks, crop.transform, source, frame, unit.identity,
                                   unit.video, unit.split, annotated))
         tick(1)
+    if errors and decoded == 0:
+        report.unreadable.append({"path": unit.path, "reason": errors[-1]})
+    elif errors:
+        report.damaged.append({"path": unit.path, "frames": decoded, "errors": len(errors), "reason": errors[0]})
 
 
 def run_shard(job: ShardJob, tick: Tick | None = None) -> dict:
