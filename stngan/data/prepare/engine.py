@@ -108,13 +108,26 @@ def _run_pool(jobs: list[ShardJob], workers: int, bar: tqdm) -> None:
         try:
             while pending:
                 done, pending = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
-                while not queue.empty():
-                    bar.update(queue.get())
+                _drain(queue, bar)
                 for f in done:
                     f.result()  # re-raise a worker's error here
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
+        _drain(queue, bar)
+
+
+def _drain(queue: Any, bar: tqdm) -> None:
+    while not queue.empty():
+        bar.update(queue.get())
+
+
+def _progress_total(jobs: list[ShardJob]) -> int | None:
+    """Frames to come, or None when a video without a frame limit makes it unknown."""
+    units = [u for job in jobs for u in job.units]
+    if any(u.kind == "video" and not u.max_frames for u in units):
+        return None
+    return sum(u.max_frames if u.kind == "video" else 1 for u in units)
 
 
 def run_plan(plan: Plan, dst: str | Path, extract: ExtractOptions, *, workers: int = 1,
@@ -143,11 +156,9 @@ def run_plan(plan: Plan, dst: str | Path, extract: ExtractOptions, *, workers: i
     done = finished_shards(dst)
     todo = [k for k in mine if k not in done][:max_shards]
     jobs = _jobs(plan, dst, extract, chash, todo)
-    total = sum(u.max_frames if u.kind == "video" else 1 for job in jobs for u in job.units)
-    has_unbounded_video = any(u.kind == "video" and not u.max_frames for job in jobs for u in job.units)
     start = time.perf_counter()
-    with tqdm(total=None if has_unbounded_video else total, unit="frame", disable=not progress,
-              desc=f"prepare {plan.kind}", dynamic_ncols=True) as bar:
+    with tqdm(total=_progress_total(jobs), unit="frame", disable=not progress, desc=f"prepare {plan.kind}",
+              dynamic_ncols=True) as bar:
         if workers == 1 or len(jobs) <= 1:
             _run_inline(jobs, bar)
         else:
