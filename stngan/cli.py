@@ -152,6 +152,9 @@ def inpaint(input_path, output, model, sidecar, device, amp, landmarks_from, per
 
 
 def main() -> None:
+    import av.logging
+
+    av.logging.set_level(av.logging.ERROR)  # keep encoder chatter (x264 info lines) off the terminal
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

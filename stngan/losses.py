@@ -82,13 +82,28 @@ def perceptual_loss(vgg: VGG16Features, x: torch.Tensor, y: torch.Tensor) -> tor
     return _feature_l1([f[:n] for f in feats], [f[n:] for f in feats])
 
 
+def masked_l1(real: torch.Tensor, fake: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean |x − y| over the masked pixels (all channels); frames or (B, T, ...) windows."""
+    m = mask.to(fake.dtype).expand_as(fake)
+    return (m * (fake - real).abs()).sum() / m.sum().clamp(min=1.0)
+
+
 def g_loss(D: Critic, vgg: VGG16Features, real: torch.Tensor, fake: torch.Tensor, mask: torch.Tensor,
-           lambda_pct: float = 10.0) -> tuple[torch.Tensor, Logs]:
-    """Eq. 3 for G: −E[D(y)] + λ_pct·L_pct(x, y); y is the background-copied output."""
-    adv, logs = g_adv_loss(D, fake, mask)
-    pct = perceptual_loss(vgg, real, fake)
-    loss = adv + lambda_pct * pct
-    return loss, {**logs, "g/pct": pct.item(), "g/loss": loss.item()}
+           lambda_pct: float = 10.0, lambda_l1: float = 0.0) -> tuple[torch.Tensor, Logs]:
+    """Eq. 3 for G: −E[D(y)] + λ_pct·L_pct(x, y) (+ λ_l1·masked L1, not in the paper; off by default).
+
+    y is the background-copied output. A term whose weight is 0 is not computed.
+    """
+    loss, logs = g_adv_loss(D, fake, mask)
+    if lambda_pct:
+        pct = perceptual_loss(vgg, real, fake)
+        loss = loss + lambda_pct * pct
+        logs["g/pct"] = pct.item()
+    if lambda_l1:
+        l1 = masked_l1(real, fake, mask)
+        loss = loss + lambda_l1 * l1
+        logs["g/l1_masked"] = l1.item()
+    return loss, {**logs, "g/loss": loss.item()}
 
 
 def _gram(f: torch.Tensor) -> torch.Tensor:

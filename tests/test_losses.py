@@ -165,3 +165,16 @@ def test_partialconv_loss_positive_and_differentiable(vgg):
     loss.backward()
     assert loss > 0 and out.grad.abs().sum() > 0
     assert logs["pconv/loss"] == pytest.approx(loss.item())
+
+
+def test_masked_l1_counts_only_masked_pixels():
+    from stngan.losses import masked_l1
+
+    real = torch.zeros(1, 3, 4, 4)
+    fake = torch.zeros(1, 3, 4, 4)
+    fake[..., :2, :] = 1.0  # wrong everywhere in the top half
+    mask = torch.zeros(1, 1, 4, 4)
+    mask[..., 0, :] = 1  # but only the first row is masked
+    assert masked_l1(real, fake, mask).item() == pytest.approx(1.0)
+    mask[..., 3, :] = 1  # a masked row that is right halves the error
+    assert masked_l1(real, fake, mask).item() == pytest.approx(0.5)

@@ -71,7 +71,8 @@ def anonymize_video(src: Path, dst: Path, options: AnonymizeOptions, video: Vide
             writer.write(masked, frame)
             if record.faces:
                 records.append(record)
-        source = {"name": src.name, "kind": "video", "width": reader.width, "height": reader.height,
+        width, height = writer.size  # lossy H.264 pads odd sizes by one edge row/column: describe the output
+        source = {"name": src.name, "kind": "video", "width": width, "height": height,
                   "frame_count": anonymizer.stats.frames}
         sidecar = Sidecar(source, _style(options), records, anonymizer.stats.to_dict())
         sidecar.save(sidecar_path_for(dst))

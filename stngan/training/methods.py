@@ -78,12 +78,8 @@ class GanInpainting(InpaintingMethod):
 
     def g_step_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         y = self.inpaint(self.g, batch)
-        loss, logs = losses.g_loss(self.d, self.vgg, batch["x"], y, batch["mask"], self.cfg.loss.lambda_pct)
-        if self.cfg.loss.lambda_l1 > 0:
-            l1 = (_frames(batch["mask"]) * (_frames(y) - _frames(batch["x"])).abs()).mean()
-            loss = loss + self.cfg.loss.lambda_l1 * l1
-            logs = {**logs, "g/l1_masked": float(l1), "g/loss": float(loss)}
-        return loss, logs
+        return losses.g_loss(self.d, self.vgg, batch["x"], y, batch["mask"], self.cfg.loss.lambda_pct,
+                             self.cfg.loss.lambda_l1)
 
 
 class PartialConvInpainting(InpaintingMethod):
