@@ -60,6 +60,15 @@ def show_config(config_path: str | None, overrides: tuple[str, ...]) -> None:
 
     click.echo(config.load(config_path, overrides).to_yaml(), nl=False)
 
+
+def _register_groups() -> None:
+    from stngan.data.cli import prepare
+
+    cli.add_command(prepare)
+
+
+_register_groups()
+
 @cli.command()
 @click.argument("config_path", required=False, type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Dotted override, e.g. train.lr_g=2e-4.")
@@ -154,7 +163,7 @@ def inpaint(input_path, output, model, sidecar, device, amp, landmarks_from, per
 def main() -> None:
     import av.logging
 
-    av.logging.set_level(av.logging.ERROR)  # keep encoder chatter (x264 info lines) off the terminal
+    av.logging.set_level(av.logging.PANIC)  # FFmpeg chatter off the terminal; failures surface as MediaError
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
