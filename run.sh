@@ -30,7 +30,8 @@ setup() {
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "run.sh: installing stngan and its dependencies into .venv (first time: a few minutes)"
     .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e ".[dev]"
+    .venv/bin/python -m pip install -q -e ".[dev,synthetic]"
+    .venv/bin/python -m pip install -q --no-deps random-face==2021.7.21.1  # generator weights only
     echo "$want" > "$stamp"
   fi
 }

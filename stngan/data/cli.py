@@ -159,3 +159,38 @@ def videos(**kwargs: Any) -> dict:
     from stngan.data.prepare.videos import prepare_videos
 
     return prepare_videos(**kwargs)
+
+
+@prepare.command("synthetic")
+@click.argument("out", type=click.Path(file_okay=False))
+@click.option("--count", default=1000, show_default=True, type=click.IntRange(min=1), help="Synthetic face images.")
+@click.option("--videos", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Also this many synthetic face videos (latent walks + camera motion) for STN.")
+@click.option("--frames", default=48, show_default=True, type=click.IntRange(min=3), help="Frames per video.")
+@click.option("--seed", default=0, show_default=True, help="Item i depends only on (seed, i).")
+@click.option("--source-dir", type=click.Path(file_okay=False), help="Where generated media go (default: OUT.source).")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Worker processes.")
+@click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
+def synthetic(out: str, count: int, videos: int, frames: int, seed: int, source_dir: str | None, workers: int,
+              progress: bool) -> None:
+    """Generate faces with MobileStyleGAN (FFHQ, NVIDIA non-commercial licence), then prepare them as a store.
+
+    Needs the optional extra: pip install "openvino>=2024,<2027" && pip install --no-deps random-face==2021.7.21.1
+    """
+    from pathlib import Path
+
+    from stngan.data.prepare.folder import prepare_folder
+    from stngan.data.prepare.videos import prepare_videos
+    from stngan.synthetic.prepare import generate_images, generate_videos
+
+    src = Path(source_dir or f"{out}.source")
+    try:
+        generate_images(src / "images", count, seed, 256, workers)
+        result = prepare_folder(src / "images", Path(out) / "images", workers=workers, progress=progress)
+        click.echo(f"images store: {result['store']} {json.dumps(result['counts'])}")
+        if videos:
+            generate_videos(src / "videos", videos, frames, seed, 256)
+            result = prepare_videos(src / "videos", Path(out) / "videos", workers=workers, progress=progress)
+            click.echo(f"videos store: {result['store']} {json.dumps(result['counts'])}")
+    except (FileNotFoundError, ValueError) as e:
+        raise click.ClickException(str(e)) from None
