@@ -46,3 +46,11 @@ def build_study(root: Path, clips: int = 2, frames: int = 50, **kwargs) -> Path:
     kwargs.setdefault("preset", "ultrafast")
     make_study(root / "study", inputs, **kwargs)
     return root / "study"
+
+
+def shared_study(tmp_path_factory) -> Path:
+    """One 2-clip study per pytest session, built on first use (its votes go to per-test databases)."""
+    root = tmp_path_factory.getbasetemp() / "study_shared"
+    if not (root / "study" / "study.json").is_file():
+        build_study(root, clips=2, frames=50, min_view_seconds=0.5)
+    return root / "study"

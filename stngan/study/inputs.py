@@ -53,6 +53,7 @@ class StudyInputs:
             missing = [m for m in self.methods if m not in videos]
             if missing:
                 raise StudyError(f"clip {clip!r} has no video for method(s) {', '.join(missing)}")
+        for clip, videos in self.clips.items():
             for method, path in videos.items():
                 if not path.is_file():
                     raise StudyError(f"{path}: no such file (clip {clip!r}, method {method!r})")
