@@ -54,3 +54,37 @@ def shared_study(tmp_path_factory) -> Path:
     if not (root / "study" / "study.json").is_file():
         build_study(root, clips=2, frames=50, min_view_seconds=0.5)
     return root / "study"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(study_dir: Path, db: Path, port: int, timeout: float = 15.0):
+    """``python -m stngan.study serve`` in a subprocess, returned once it answers HTTP."""
+    import http.client
+    import subprocess
+    import sys
+    import time
+
+    process = subprocess.Popen([sys.executable, "-m", "stngan.study", "serve", str(study_dir), "--port", str(port),
+                                "--db", str(db), "--log-level", "warning"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"study server exited: {process.stdout.read().decode(errors='replace')}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/favicon.ico")
+            conn.getresponse().read()
+            conn.close()
+            return process
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(f"study server did not answer on port {port} within {timeout} s")
