@@ -107,5 +107,6 @@ def test_synchronized_playback_seek_and_vote(browser, server):
 
     method_of = {v.id: m for c in load_manifest(study_dir).clips for m, v in c.videos.items()}
     with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT v.method, v.slot, s.label FROM votes v JOIN sessions s ON s.id = v.session_id").fetchall()
+        rows = conn.execute("SELECT v.method, v.slot, s.label FROM votes v "
+                            "JOIN sessions s ON s.id = v.session_id").fetchall()
     assert rows == [(method_of[choice], 2, "e2e-1")]

@@ -82,7 +82,8 @@ def test_tokens_spec_and_method_dirs(tmp_path):
     add_tokens(inputs, ["clip7", *(f"{m}={p}" for m, p in videos.items())])
     assert inputs.methods == METHODS and inputs.clips["clip7"] == videos
     spec = tmp_path / "spec.yaml"
-    spec.write_text("title: Most natural?\nmethods: [STN, SI]\nclips:\n  x: {SI: v/clip7_SI.mp4, STN: v/clip7_STN.mp4}\n")
+    spec.write_text("title: Most natural?\nmethods: [STN, SI]\n"
+                    "clips:\n  x: {SI: v/clip7_SI.mp4, STN: v/clip7_STN.mp4}\n")
     from_spec = StudyInputs()
     assert add_spec(from_spec, spec) == {"title": "Most natural?"}
     assert from_spec.methods == ["STN", "SI"] and from_spec.clips["x"]["SI"] == tmp_path / "v" / "clip7_SI.mp4"

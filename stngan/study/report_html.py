@@ -59,7 +59,8 @@ def render_section(r: StudyResults) -> str:
                     [[s.method, str(s.votes), _pct(s.share),
                       "n/a" if s.ci_low is None else f"{_pct(s.ci_low)} – {_pct(s.ci_high)}"] for s in r.shares])
     clips = _table(["clip", *r.methods, "total"],
-                   [[clip, *map(str, counts.values()), str(sum(counts.values()))] for clip, counts in r.per_clip.items()])
+                   [[clip, *map(str, counts.values()), str(sum(counts.values()))]
+                    for clip, counts in r.per_clip.items()])
     summary = (f"{r.total_votes} votes from {r.voting_participants} participants "
                f"({r.complete_sessions} of {r.sessions} sessions complete"
                f"{'; complete sessions only' if r.complete_only else ''}).")

@@ -79,8 +79,9 @@ def _ci(share: MethodShare) -> str:
 
 
 def format_markdown(r: StudyResults) -> str:
+    only = "; complete sessions only" if r.complete_only else ""
     lines = [f"Human preference ({r.total_votes} votes from {r.voting_participants} participants; "
-             f"{r.complete_sessions} of {r.sessions} sessions complete{'; complete sessions only' if r.complete_only else ''})",
+             f"{r.complete_sessions} of {r.sessions} sessions complete{only})",
              "", "| method | votes | share | 95% CI (Wilson) |", "|---|---:|---:|---|"]
     lines += [f"| {s.method} | {s.votes} | {_pct(s.share)} | {_ci(s)} |" for s in r.shares]
     lines += ["", " / ".join(r.methods) + "\t" + " / ".join(_pct(s.share) for s in r.shares), "",

@@ -38,7 +38,7 @@ class StudyPage {
 
   async boot() {
     const { status } = await api('/api/trial');
-    if (status === 401) {
+    if (status === 401 || new URLSearchParams(location.search).has('new')) {
       show('intro');
     } else {
       await this.next();
@@ -90,6 +90,7 @@ class StudyPage {
       element.playsInline = true;
       element.preload = 'auto';
       element.src = video.url;
+      element.addEventListener('error', () => setStatus(`Video ${LETTERS[i]} failed to load; please reload the page.`));
       const caption = document.createElement('figcaption');
       caption.textContent = LETTERS[i];
       const button = document.createElement('button');
