@@ -29,6 +29,7 @@ class ModelConfig:
     g_width: int = 64
     g_res_blocks: int = 6
     d_width: int = 64
+    d_max_width: int = 0  # cap on critic channels (0 = uncapped, StarGAN/paper)
     d_global_layers: int = 6
     d_local_layers: int = 5
     local_crop: int = 64

@@ -25,9 +25,10 @@ def build_discriminator(cfg: ModelConfig) -> nn.Module | None:
     """Global + local PatchGAN critics (None for PartialConv, which has no adversary)."""
     if cfg.kind == "partialconv":
         return None
-    global_layers = cfg.d_global_layers
-    d = DualDiscriminator(GlobalDiscriminator(width=cfg.d_width, n_layers=global_layers),
-                          LocalDiscriminator(width=cfg.d_width, n_layers=cfg.d_local_layers, crop=cfg.local_crop))
+    cap = cfg.d_max_width or None
+    d = DualDiscriminator(GlobalDiscriminator(width=cfg.d_width, n_layers=cfg.d_global_layers, max_width=cap),
+                          LocalDiscriminator(width=cfg.d_width, n_layers=cfg.d_local_layers, crop=cfg.local_crop,
+                                             max_width=cap))
     if cfg.kind == "stn":
         from stngan.models.temporal import TemporalDiscriminator
 

@@ -17,11 +17,16 @@ from stngan.models.shapes import check_image, check_mask
 
 
 class PatchCritic(nn.Module):
-    """n_layers stride-2 blocks then a 3×3 conv: (B, 3, S, S) → (B, 1, S/2^n, S/2^n)."""
+    """n_layers stride-2 blocks then a 3×3 conv: (B, 3, S, S) → (B, 1, S/2^n, S/2^n).
 
-    def __init__(self, width: int, n_layers: int) -> None:
+    Channels double each layer (StarGAN, uncapped: 2048 at the sixth layer of width 64); `max_width`
+    caps them, which the CPU-trained demo model uses to keep the critic affordable.
+    """
+
+    def __init__(self, width: int, n_layers: int, max_width: int | None = None) -> None:
         super().__init__()
-        self._channels_in = [3] + [width * 2**i for i in range(n_layers)]
+        cap = max_width or width * 2 ** n_layers
+        self._channels_in = [3] + [min(width * 2**i, cap) for i in range(n_layers)]
         layers: list[nn.Module] = [ConvLReLU(c_in, c_out) for c_in, c_out in
                                    zip(self._channels_in[:-1], self._channels_in[1:])]
         layers.append(nn.Conv2d(self._channels_in[-1], 1, 3, 1, 1, bias=False))
@@ -51,8 +56,8 @@ class PatchCritic(nn.Module):
 class GlobalDiscriminator(PatchCritic):
     """Critic on the whole image; six layers take 128² to a 2×2 patch map. The mask is not used."""
 
-    def __init__(self, width: int = 64, n_layers: int = 6) -> None:
-        super().__init__(width, n_layers)
+    def __init__(self, width: int = 64, n_layers: int = 6, max_width: int | None = None) -> None:
+        super().__init__(width, n_layers, max_width)
 
 
 def mask_boxes(mask: torch.Tensor, margin: int = 8) -> torch.Tensor:
@@ -114,8 +119,9 @@ class LocalDiscriminator(PatchCritic):
     (instead of a fixed-size crop) keeps the whole masked region in view whatever the face scale.
     """
 
-    def __init__(self, width: int = 64, n_layers: int = 5, crop: int = 64, margin: int = 8) -> None:
-        super().__init__(width, n_layers)
+    def __init__(self, width: int = 64, n_layers: int = 5, crop: int = 64, margin: int = 8,
+                 max_width: int | None = None) -> None:
+        super().__init__(width, n_layers, max_width)
         self.crop = crop
         self.margin = margin
 

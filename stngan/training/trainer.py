@@ -20,7 +20,7 @@ from stngan.config import ExperimentConfig
 from stngan.training import checkpoint as ckpt_mod
 from stngan.training.data import batch_stream, build_dataset, resolve_store
 from stngan.training.distributed import DistInfo, average_gradients, barrier, broadcast_module, init_from_env
-from stngan.training.ema import make_ema, update_ema
+from stngan.training.ema import ema_decay, make_ema, update_ema
 from stngan.training.methods import InpaintingMethod, build_method
 from stngan.training.samples import collate_first, save_sample_grid
 from stngan.training.schedule import lr_factor
@@ -159,7 +159,7 @@ class Trainer:
             self._update(g_loss, m.g, self.opt_g, self.scaler_g)
             if m.d is not None:
                 m.d.requires_grad_(True)
-            update_ema(self.g_ema, m.g, t.ema_decay)
+            update_ema(self.g_ema, m.g, ema_decay(t.ema_decay, (self.step + 1) // t.n_critic))
             logs.update(g_logs)
         self.step += 1
         return logs
