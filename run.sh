@@ -36,6 +36,17 @@ setup() {
   fi
 }
 
+browser() {
+  # headless Chromium for the preference-study browser test (Debian packages)
+  [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] && return 0
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "run.sh: installing chromium + chromium-driver (apt-get) for the browser test"
+    $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver >/dev/null
+  fi
+}
+
 cmd=${1:-help}
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -44,6 +55,7 @@ case "$cmd" in
     exec .venv/bin/stngan demo --out out/demo "$@" ;;
   test)
     setup
+    browser
     exec .venv/bin/python -m pytest -q "$@" ;;
   stngan)
     setup

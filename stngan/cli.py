@@ -63,8 +63,10 @@ def show_config(config_path: str | None, overrides: tuple[str, ...]) -> None:
 
 def _register_groups() -> None:
     from stngan.data.cli import prepare
+    from stngan.study.cli import study
 
     cli.add_command(prepare)
+    cli.add_command(study)
 
 
 _register_groups()
