@@ -162,6 +162,20 @@ def inpaint(input_path, output, model, sidecar, device, amp, landmarks_from, per
     click.echo(f"inpainted -> {output}: " + ", ".join(f"{k} {v}" for k, v in stats.items()))
 
 
+@cli.command()
+@click.option("--out", "out_dir", default="out/demo", show_default=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the demo outputs.")
+@click.option("--model", type=click.Path(exists=True), help="Checkpoint to use instead of the shipped model.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True, help="Where the model runs.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+def demo(out_dir, model, device, quiet) -> None:
+    """Anonymize and inpaint the bundled real clip; writes videos and a side-by-side picture."""
+    from stngan.inference.demo import run_demo
+
+    for line in run_demo(out_dir, model, device, progress=not quiet):
+        click.echo(line)
+
+
 def main() -> None:
     import av.logging
 
