@@ -30,7 +30,9 @@ def _run_info(args: dict, seconds: float) -> list[str]:
     import torch
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return [f"stngan evaluate {' '.join(f'--{k} {v}' for k, v in args.items() if v not in (None, (), False))}",
+    flags = [f"--{k.replace('_', '-')} {item}" for k, v in args.items() if v not in (None, (), False)
+             for item in (v if isinstance(v, tuple) else (v,))]
+    return [f"stngan evaluate {' '.join(flags)}",
             f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
             f"({args['device']}), load average {load:.2f}; wall time {seconds:.0f} s"]
 
