@@ -189,3 +189,15 @@ def test_bad_inputs_give_one_line_and_no_output(anonymized, tmp_path):
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and words in lines[0], (name, proc.stderr)
         assert not out.exists() and not list(tmp_path.glob(f".*{out.name}*")), name
+
+
+def test_stn_checkpoint_streams_per_track(anonymized, tmp_path):
+    src, _ = anonymized
+    ckpt = checkpoint(tmp_path, "model.kind=stn")
+    out = tmp_path / "stn.mkv"
+    result = run("inpaint", str(src), "-o", str(out), "--model", str(ckpt), "--lossless", "--quiet")
+    assert result.exit_code == 0, result.output
+    faces = Sidecar.load(sidecar_path_for(src)).faces_by_frame()
+    for i, (a, b) in enumerate(zip(frames_of(src), frames_of(out))):
+        m = mask_union(faces.get(i, []), a.shape[:2]).astype(bool)
+        assert np.array_equal(a[~m], b[~m])

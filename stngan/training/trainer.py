@@ -65,8 +65,8 @@ class Trainer:
             m.d.to(self.device)
         self.g_ema = make_ema(m.g)
         t = cfg.train
-        self.opt_g = torch.optim.Adam(self._g_params(), lr=t.lr_g, betas=(t.beta1, t.beta2))
-        self.opt_d = (torch.optim.Adam(m.d.parameters(), lr=t.lr_d, betas=(t.beta1, t.beta2))
+        self.opt_g = torch.optim.Adam(self._params(m.g), lr=t.lr_g, betas=(t.beta1, t.beta2))
+        self.opt_d = (torch.optim.Adam(self._params(m.d), lr=t.lr_d, betas=(t.beta1, t.beta2))
                       if m.d is not None else None)
         fp16 = t.amp == "fp16"
         self.scaler_g = torch.amp.GradScaler(self.device.type, enabled=fp16)
@@ -85,11 +85,13 @@ class Trainer:
             if m.d is not None:
                 m.d.forward = torch.compile(m.d.forward)
 
-    def _g_params(self) -> list[nn.Parameter]:
-        g = self.method.g
-        if self.cfg.train.train_only_temporal and hasattr(g, "temporal_parameters"):
-            return list(g.temporal_parameters())
-        return list(g.parameters())
+    def _params(self, module: nn.Module) -> list[nn.Parameter]:
+        """All parameters, or (STN with train.train_only_temporal) only the 3D residual blocks'."""
+        if self.cfg.train.train_only_temporal:
+            if not hasattr(module, "temporal_parameters"):
+                raise ValueError("train.train_only_temporal needs model.kind=stn")
+            return list(module.temporal_parameters())
+        return list(module.parameters())
 
     def _init_from_checkpoint(self) -> None:
         """STN: start G and D from an SI checkpoint (the new temporal blocks stay zero)."""
