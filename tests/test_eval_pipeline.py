@@ -65,6 +65,12 @@ def models() -> MetricModels:
     return MetricModels(MetricOptions(fid="off", lpips="off", flicker=True, samples=2))
 
 
+@pytest.fixture(scope="module")
+def light_models() -> MetricModels:
+    """Image metrics only (no dlib embeddings / landmarks): for tests of the plumbing."""
+    return MetricModels(MetricOptions(fid="off", lpips="off", landmarks=False, embeddings=False, samples=2))
+
+
 def test_masks_are_fixed_per_face(stores):
     a = EvalSet(stores["images"], seed=3)
     b = EvalSet(stores["images"], seed=3, limit=2)
@@ -121,7 +127,8 @@ class _Counting(Method):
         return self.inner(inp)
 
 
-def test_runner_resumes_and_reuses_chunks(stores, models, tmp_path, monkeypatch):
+def test_runner_resumes_and_reuses_chunks(stores, light_models, tmp_path, monkeypatch):
+    models = light_models
     monkeypatch.setattr(runner, "CHUNK", 2)
     s = EvalSet(stores["images"], limit=3)
     with pytest.raises(KeyboardInterrupt):
@@ -130,14 +137,16 @@ def test_runner_resumes_and_reuses_chunks(stores, models, tmp_path, monkeypatch)
     rec = runner.run_method(s, resumed, models, tmp_path, batch_size=1, progress=False)
     assert resumed.calls == len(s) - 2  # the first chunk (2 faces) came from the cache
     fresh = runner.run_method(s, _Counting(), models, tmp_path / "fresh", batch_size=3, progress=False)
-    for k in ("psnr", "ms_ssim", "tv", "dlib", "sample"):
+    assert "dlib" not in rec and np.isnan(rec["nme"]).all()
+    for k in ("psnr", "ms_ssim", "tv", "sample"):
         np.testing.assert_allclose(rec[k], fresh[k], rtol=1e-5)
     again = _Counting()
     runner.run_method(s, again, models, tmp_path, progress=False)
     assert again.calls == 0
 
 
-def test_external_outputs_score_like_the_method_that_made_them(stores, models, tmp_path):
+def test_external_outputs_score_like_the_method_that_made_them(stores, light_models, tmp_path):
+    models = light_models
     s = EvalSet(stores["images"], limit=3)
     telea = OpenCVInpaint("telea")
     assert export_inputs([s.batch(range(len(s))).inputs], tmp_path / "inputs") == len(s)
@@ -148,7 +157,7 @@ def test_external_outputs_score_like_the_method_that_made_them(stores, models, t
         (outputs / key).parent.mkdir(parents=True, exist_ok=True)
         save_png_atomic(outputs / f"{key}.png", y)
     res = evaluate_sets([s], [telea, ExternalOutputs(outputs, "elsewhere")], models, tmp_path / "cache", progress=False)[0]
-    for k in ("psnr", "ms_ssim", "tv", "dlib_fd"):
+    for k in ("psnr", "psnr_mask", "ms_ssim", "tv"):
         assert res.summary["elsewhere"][k] == pytest.approx(res.summary["OpenCV Telea"][k])
     (outputs / "person_a" / "1.png").unlink()
     with pytest.raises(ValueError, match="no external output for test item 'person_a/1'"):
@@ -191,3 +200,13 @@ def test_cli_bad_input_is_one_line(stores, tmp_path):
     result = CliRunner().invoke(evaluate, ["--data", str(stores["images"]), "--fid", "on", "--out", str(tmp_path / "o"),
                                            "--method", "telea"], env={"STNGAN_WEIGHTS": str(tmp_path), "TORCH_HOME": str(tmp_path)})
     assert "pt_inception-2015-12-05-6726825d.pth" in str(result.exception)
+
+
+def test_limited_runs_share_chunks_with_the_full_run(stores, light_models, tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "CHUNK", 2)
+    first = _Counting()
+    runner.run_method(EvalSet(stores["images"], limit=3), first, light_models, tmp_path, progress=False)
+    full = _Counting()
+    rec = runner.run_method(EvalSet(stores["images"]), full, light_models, tmp_path, progress=False)
+    assert first.calls == 2 and full.calls == 2  # chunk 0 reused; chunk 1 (now 2 faces) and chunk 2 computed
+    assert len(rec["psnr"]) == 5

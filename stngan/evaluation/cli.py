@@ -88,8 +88,8 @@ def evaluate(**args) -> None:
     specs = list(args["methods"]) or _default_methods()
     specs += [f"{label}={'ext:' + path}" if label else f"ext:{path}" for label, path in map(_split_name, args["outputs"])]
     methods = [parse_method(spec, args["device"]) for spec in specs]
-    options = MetricOptions(args["fid"], args["lpips"], args["vggface2"], True, "table2" in suites, args["samples"],
-                            args["device"])
+    options = MetricOptions(args["fid"], args["lpips"], args["vggface2"], True, "table2" in suites,
+                            samples=args["samples"], device=args["device"])
     models = MetricModels(options)
     results = run_all(sets, methods, models, out / "cache", args["batch_size"], args["progress"])
     studies = [control_study(results[0], m, models, sigma=args["perturb_sigma"], seed=args["seed"])

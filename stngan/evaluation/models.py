@@ -14,7 +14,8 @@ from stngan.metrics.face_embedding import DlibFaceEmbedder
 @dataclass(frozen=True)
 class MetricOptions:
     """Which metrics run. ``fid``/``lpips``: "on" (error if weights are missing), "off", or "auto" (when
-    present). ``vggface2``: path of a local VGGFace2 ResNet-50 file or None. ``samples``: output crops kept
+    present). ``vggface2``: path of a local VGGFace2 ResNet-50 file or None. ``embeddings``: dlib face
+    embeddings (FD-dlib, KID-dlib, ReID, identity test); ``landmarks``: NME. ``samples``: output crops kept
     per method for the report's grids."""
 
     fid: str = "auto"
@@ -22,6 +23,7 @@ class MetricOptions:
     vggface2: str | None = None
     landmarks: bool = True
     flicker: bool = False
+    embeddings: bool = True
     samples: int = 8
     device: str = "cpu"
 
@@ -77,7 +79,7 @@ class MetricModels:
 
     def embedders(self) -> dict[str, object]:
         """Feature name -> embedder(crops, landmarks) for the face-identity features of this run."""
-        out: dict[str, object] = {"dlib": self.dlib}
+        out: dict[str, object] = {"dlib": self.dlib} if self.options.embeddings else {}
         if self.vggface2 is not None:
             out["vggface2"] = self.vggface2
         return out

@@ -1,8 +1,9 @@
 """Stream one method over an evaluation set: per-item metrics and features, cached in resumable chunks.
 
 Items are processed in chunks of ``CHUNK`` positions; each finished chunk is written atomically to
-``cache/<set fingerprint>/<method fingerprint>-<metrics fingerprint>/chunk-NNNNN.npz``, so an interrupted
-run resumes at the first missing chunk and a finished one is read back instantly. Everything depends
+``cache/<set fingerprint>/<method fingerprint>-<metrics fingerprint>/chunk-NNNNN-<items hash>.npz``, so an
+interrupted run resumes at the first missing chunk, a finished one is read back instantly, and a run
+with ``--limit`` shares its full chunks with the unlimited run (a shorter last chunk has its own hash). Everything depends
 only on the set, the method and the metric options, never on the batch size.
 
 Per item (all computed on 8-bit images, x the original crop, y the method's output):
@@ -12,6 +13,7 @@ inception (2048), dlib (128), vggface2 (2048). ``method=None`` is the reference 
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -111,6 +113,10 @@ def _load(path: Path) -> Records:
         return {k: z[k] for k in z.files}
 
 
+def _items_hash(evalset: EvalSet, c: int) -> str:
+    return hashlib.sha256(evalset.indices[c * CHUNK:(c + 1) * CHUNK].tobytes()).hexdigest()[:10]
+
+
 def run_method(evalset: EvalSet, method: Method | None, models: MetricModels, cache: Path, batch_size: int = 16,
                progress: bool = True) -> Records:
     """Per-item records of ``method`` (None: the originals) over ``evalset``, concatenated over chunks."""
@@ -118,7 +124,7 @@ def run_method(evalset: EvalSet, method: Method | None, models: MetricModels, ca
     folder = cache / evalset.fingerprint() / f"{name}-{models.fingerprint()}"
     folder.mkdir(parents=True, exist_ok=True)
     n_chunks = -(-len(evalset) // CHUNK)
-    paths = [folder / f"chunk-{c:05d}.npz" for c in range(n_chunks)]
+    paths = [folder / f"chunk-{c:05d}-{_items_hash(evalset, c)}.npz" for c in range(n_chunks)]
     done = [p.is_file() for p in paths]
     label = REFERENCE if method is None else method.label
     bar = tqdm(total=len(evalset), initial=sum(min(CHUNK, len(evalset) - c * CHUNK) for c in range(n_chunks) if done[c]),

@@ -33,12 +33,13 @@ def _distances(ref: np.ndarray, out: np.ndarray, prefix: str, seed: int) -> dict
 
 def summarize(ref: dict[str, np.ndarray], out: dict[str, np.ndarray], seed: int = 0) -> dict[str, float]:
     """Keys: n, the MEAN_COLUMNS, fid, kid, kid_std (when Inception features exist), dlib_fd, dlib_kid,
-    dlib_kid_std, reid (share of outputs re-identified as their original by dlib)."""
+    dlib_kid_std, reid (share of outputs re-identified as their original by dlib; with dlib embeddings)."""
     values: dict[str, float] = {"n": float(len(out["position"]))}
     values.update({k: _mean(out[k]) for k in MEAN_COLUMNS})
     if "inception" in out and "inception" in ref:
         d = _distances(ref["inception"], out["inception"], "", seed)
         values.update({"fid": d["fd"], "kid": d["kid"], "kid_std": d["kid_std"]} if d else {})
-    values.update(_distances(ref["dlib"], out["dlib"], "dlib_", seed))
-    values["reid"] = float(np.mean(self_distance(ref["dlib"], out["dlib"]) < DlibFaceEmbedder.same_person_threshold))
+    if "dlib" in out and "dlib" in ref:
+        values.update(_distances(ref["dlib"], out["dlib"], "dlib_", seed))
+        values["reid"] = float(np.mean(self_distance(ref["dlib"], out["dlib"]) < DlibFaceEmbedder.same_person_threshold))
     return values

@@ -72,10 +72,10 @@ class EvalSet:
         return keys
 
     def fingerprint(self) -> str:
-        """Hash of everything that fixes the items and their masks (store content hash, selection, seed)."""
+        """Hash of what fixes the item order and the masks (store content, split, every, jitter, seed), not
+        of ``limit``: a limited set is a prefix of the full one, so their cached chunks are shared."""
         spec = {"store": self.store.manifest.get("config_hash"), "count": len(self.store), "split": self.split,
-                "every": self.every, "items": hashlib.sha256(self.indices.tobytes()).hexdigest(),
-                "jitter": self.mask_jitter, "seed": self.seed}
+                "every": self.every, "jitter": self.mask_jitter, "seed": self.seed}
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
     def batch(self, positions: np.ndarray | range) -> EvalBatch:

@@ -64,7 +64,7 @@ def table1(results: list[SetResults]) -> Table:
                                                fmt(v.get("dlib_kid"))]
             t.rows.append([r.evalset.name, label, str(int(v["n"])), fmt(v["psnr"]), fmt(v["psnr_mask"]),
                            fmt(v["ms_ssim"], 4), fmt(v["tv"]), *dist, fmt(v["lpips"], 4), fmt(v["nme"], 4),
-                           DASH if ref_row else fmt(v["reid"], 3), *_paper1(r, label)])
+                           DASH if ref_row else fmt(v.get("reid"), 3), *_paper1(r, label)])
     t.notes = [
         "PSNR / MS-SSIM / TV on the whole 128² crop (the paper's reading), PSNR mask on the masked pixels only; "
         "TV = mean |horizontal| + mean |vertical| neighbour difference of the output in 8-bit levels.",
@@ -129,7 +129,7 @@ def identity_table(results: list[SetResults], feature: str = "dlib") -> Table:
         for label, d in identity_study(r, feature).items():
             t.rows.append([r.evalset.name, label, str(len(d.identity)), fmt(float(d.original_mean.mean()) if len(d.identity) else None, 3),
                            fmt(float(d.inpainted_mean.mean()) if len(d.identity) else None, 3),
-                           fmt(d.fraction_farther, 3), fmt(r.summary[label]["reid"], 3)])
+                           fmt(d.fraction_farther, 3), fmt(r.summary[label].get("reid"), 3)])
     t.notes = ["d(·, others): mean L2 distance to the person's other images (paper 4.4, Fig. 7); identities "
                "with one image only are skipped. ReID@0.6 needs no second image."]
     return t
