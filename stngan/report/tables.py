@@ -30,10 +30,12 @@ class Table:
         return "\n".join(lines + [""] + [f"- {n}" for n in self.notes]).rstrip() + "\n"
 
     def csv(self) -> str:
+        """CSV for programs: missing values empty, infinity as ``inf``."""
+        plain = {DASH: "", "∞": "inf", "-∞": "-inf"}
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         w.writerow(self.header)
-        w.writerows(self.rows)
+        w.writerows([[plain.get(c, c) for c in r] for r in self.rows])
         return buf.getvalue()
 
 
