@@ -162,6 +162,17 @@ def inpaint(input_path, output, model, sidecar, device, amp, landmarks_from, per
     click.echo(f"inpainted -> {output}: " + ", ".join(f"{k} {v}" for k, v in stats.items()))
 
 
+@cli.command("export")
+@click.argument("checkpoint", type=click.Path(exists=True))
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write.")
+@click.option("--fp32", is_flag=True, help="Keep fp32 weights (default: fp16, half the size).")
+def export(checkpoint, out_dir, fp32) -> None:
+    """Write an inference-only model (EMA generator safetensors + config.json) from a run or checkpoint."""
+    from stngan.training.checkpoint import export_model
+
+    click.echo(f"exported -> {export_model(checkpoint, out_dir, half=not fp32)}")
+
+
 @cli.command()
 @click.option("--out", "out_dir", default="out/demo", show_default=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the demo outputs.")

@@ -144,3 +144,15 @@ def test_overfitting_four_real_faces_lowers_the_reconstruction_loss(face_store, 
     l1 = [h["g/l1_masked"] for h in history if "g/l1_masked" in h]
     first, last = sum(l1[:10]) / 10, sum(l1[-10:]) / 10
     assert last < 0.8 * first, (first, last)
+
+
+def test_export_writes_an_fp16_model_that_loads(tmp_path):
+    from test_app import checkpoint
+
+    ckpt = checkpoint(tmp_path)
+    out = ckpt_mod.export_model(ckpt, tmp_path / "exported")
+    g16, cfg = ckpt_mod.load_generator(out)
+    g32, _ = ckpt_mod.load_generator(ckpt)
+    assert (out / "model.safetensors").stat().st_size < 0.6 * (ckpt / "model.safetensors").stat().st_size
+    for a, b in zip(g16.state_dict().values(), g32.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-3)

@@ -34,9 +34,10 @@ class TemporalResidual(nn.Module):
         super().__init__()
         mid = max(channels // reduction, 8)
         self.T = T
-        self.reduce = nn.Conv3d(channels, mid, 1)
+        # the 1×1×1 convs run as per-frame 1×1 Conv2d (same arithmetic; CPU Conv3d kernels are far slower)
+        self.reduce = nn.Conv2d(channels, mid, 1)
         self.temporal = nn.Conv3d(mid, mid, (T, 3, 3), padding=(0, 1, 1))
-        self.expand = nn.Conv3d(mid, channels, 1)
+        self.expand = nn.Conv2d(mid, channels, 1)
         nn.init.zeros_(self.expand.weight)
         nn.init.zeros_(self.expand.bias)
         self.act = nn.ReLU()
@@ -44,10 +45,11 @@ class TemporalResidual(nn.Module):
     def forward(self, window: torch.Tensor) -> torch.Tensor:
         if window.dim() != 5 or window.shape[1] != self.T:
             raise ValueError(f"window must be (B, {self.T}, C, H, W), got {tuple(window.shape)}")
-        h = window.transpose(1, 2)  # (B, C, T, H, W)
-        h = self.act(self.reduce(h))
-        h = self.act(self.temporal(h))  # (B, mid, 1, H, W)
-        return window[:, -1] + self.expand(h)[:, :, 0]
+        b = window.shape[0]
+        h = self.act(self.reduce(window.flatten(0, 1)))  # (B·T, mid, H, W)
+        h = h.view(b, self.T, *h.shape[1:]).transpose(1, 2)  # (B, mid, T, H, W)
+        h = self.act(self.temporal(h))[:, :, 0]  # (B, mid, H, W): the T-th frame only
+        return window[:, -1] + self.expand(h)
 
 
 def _frames(t: torch.Tensor) -> torch.Tensor:

@@ -169,3 +169,19 @@ def load_training(ckpt: Path, g: nn.Module, g_ema: nn.Module, d: nn.Module | Non
         load_strict(d, _unprefixed(tensors, "D"), ckpt / "train.safetensors")
     load_strict(g_ema, load_file(str(ckpt / "model.safetensors")), ckpt / "model.safetensors")
     return torch.load(ckpt / "state.pt", map_location="cpu", weights_only=True)
+
+
+def export_model(path: str | Path, out_dir: str | Path, half: bool = True) -> Path:
+    """Inference-only copy of a checkpoint: model.safetensors (EMA G, fp16 by default) + config.json."""
+    ckpt = resolve(path)
+    cfg, step = read_meta(ckpt)
+    tensors = load_file(str(ckpt / "model.safetensors"))
+    if half:
+        tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / ".model.safetensors.tmp"
+    save_file(tensors, str(tmp), metadata={"format": FORMAT, "kind": cfg.model.kind, "dtype": "fp16" if half else "fp32"})
+    os.replace(tmp, out / "model.safetensors")
+    (out / "config.json").write_text(json.dumps(checkpoint_meta(cfg, step), indent=2, sort_keys=True))
+    return out
