@@ -76,21 +76,22 @@ _register_groups()
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Dotted override, e.g. train.lr_g=2e-4.")
 @click.option("--data", "data_source", type=click.Path(exists=True), help="Store or image folder (sets data.source).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Parent of the numbered run folders.")
-@click.option("--resume", type=click.Path(exists=True), help="Run folder or checkpoint to continue exactly.")
+@click.option("--resume", type=click.Path(exists=True),
+              help="Run folder or checkpoint to continue exactly (only data.* may be --set then).")
 @click.option("--steps", type=int, help="Stop after this many iterations in total (default train.iters).")
 def train(config_path, overrides, data_source, out_dir, resume, steps) -> None:
     """Train SI / SI-lm / STN / PartialConv from a config (multi-GPU: torchrun --nproc_per_node N -m stngan train)."""
     from stngan import config
     from stngan.training.trainer import start_run
 
-    if resume and (config_path or overrides or data_source or out_dir):
-        raise click.UsageError("--resume continues with the run's saved config; drop CONFIG/--set/--data/--out")
-    cfg = None
-    if not resume:
-        extra = [f"data.source={data_source}"] if data_source else []
+    if resume and (config_path or out_dir):
+        raise click.UsageError("--resume continues with the run's saved config; drop CONFIG/--out")
+    extra = [f"data.source={data_source}"] if data_source else []
+    if resume:
+        trainer = start_run(None, resume=resume, data_overrides=list(overrides) + extra)
+    else:
         extra += [f"out_dir={out_dir}"] if out_dir else []
-        cfg = config.load(config_path, list(overrides) + extra)
-    trainer = start_run(cfg, resume=resume)
+        trainer = start_run(config.load(config_path, list(overrides) + extra))
     click.echo(f"run folder: {trainer.run_dir} (device {trainer.device}, step {trainer.step})")
     trainer.fit(stop_at=steps)
     click.echo(f"done at step {trainer.step}; checkpoints in {trainer.run_dir / 'checkpoints'}")

@@ -203,6 +203,14 @@ def _set_dotted(data: dict[str, Any], dotted: str) -> None:
     node[parts[-1]] = value
 
 
+def load_dict(data: dict[str, Any], overrides: typing.Sequence[str] = ()) -> ExperimentConfig:
+    """A config from a plain dict (e.g. a checkpoint's) plus `a.b=value` overrides."""
+    data = json.loads(json.dumps(data))  # deep copy
+    for item in overrides:
+        _set_dotted(data, item)
+    return from_dict(data)
+
+
 def load(path: str | Path | None = None, overrides: typing.Sequence[str] = ()) -> ExperimentConfig:
     """Load a YAML experiment config (or the defaults when path is None) and apply `a.b=value` overrides."""
     data: dict[str, Any] = {}
@@ -216,9 +224,7 @@ def load(path: str | Path | None = None, overrides: typing.Sequence[str] = ()) -
             raise ConfigError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from e
         if "name" not in data:
             data["name"] = path.stem
-    for item in overrides:
-        _set_dotted(data, item)
-    return from_dict(data)
+    return load_dict(data, overrides)
 
 
 def from_json(text: str) -> ExperimentConfig:

@@ -156,3 +156,12 @@ def test_export_writes_an_fp16_model_that_loads(tmp_path):
     assert (out / "model.safetensors").stat().st_size < 0.6 * (ckpt / "model.safetensors").stat().st_size
     for a, b in zip(g16.state_dict().values(), g32.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-3)
+
+
+def test_resume_may_change_only_the_data(face_store, tmp_path):
+    first = start_run(tiny_cfg(face_store, tmp_path))
+    first.fit(stop_at=3, progress=False)
+    with pytest.raises(config.ConfigError, match="only data"):
+        start_run(None, resume=first.run_dir, data_overrides=["train.lr_g=1"])
+    resumed = start_run(None, resume=first.run_dir, data_overrides=["data.hflip=0"])
+    assert resumed.cfg.data.hflip == 0 and resumed.step == 3

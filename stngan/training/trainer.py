@@ -10,13 +10,15 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 from torch import nn
 from tqdm import tqdm
 
-from stngan.config import ExperimentConfig
+from stngan import config as config_mod
+from stngan.config import ConfigError, ExperimentConfig
 from stngan.training import checkpoint as ckpt_mod
 from stngan.training.data import batch_stream, build_dataset, resolve_store
 from stngan.training.distributed import DistInfo, average_gradients, barrier, broadcast_module, init_from_env
@@ -233,11 +235,21 @@ def _writer(run_dir: Path):
     return SummaryWriter(str(run_dir / "tb"))
 
 
-def start_run(cfg: ExperimentConfig, resume: str | Path | None = None) -> Trainer:
-    """A Trainer in a new numbered run folder, or resumed from a run folder / checkpoint."""
+def start_run(cfg: ExperimentConfig | None, resume: str | Path | None = None,
+              data_overrides: Sequence[str] = ()) -> Trainer:
+    """A Trainer in a new numbered run folder, or resumed from a run folder / checkpoint.
+
+    On resume the saved config is used; `data_overrides` (``data.*`` keys only, e.g. a larger store) may
+    change the data, after which the run no longer reproduces an uninterrupted one exactly.
+    """
     if resume is not None:
         ckpt = ckpt_mod.resolve(resume)
         saved_cfg, _ = ckpt_mod.read_meta(ckpt)
+        if data_overrides:
+            bad = [o for o in data_overrides if not o.startswith("data.")]
+            if bad:
+                raise ConfigError(f"on --resume only data.* may change, got {', '.join(bad)}")
+            saved_cfg = config_mod.load_dict(saved_cfg.to_dict(), data_overrides)
         run_dir = ckpt.parent.parent
         return Trainer(saved_cfg, run_dir, resume_from=ckpt)
     run_dir = _shared_run_dir(cfg)
