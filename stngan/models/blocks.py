@@ -52,3 +52,22 @@ class ConvLReLU(nn.Sequential):
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
         super().__init__(nn.Conv2d(in_channels, out_channels, 4, 2, 1), nn.LeakyReLU(0.01))
+
+
+class LayerStack(nn.Module):
+    """A network kept as one flat ``layers`` list so the temporal model (paper 3.2) can run slices of it and
+    insert blocks between them. Subclasses set ``layers`` and ``channels`` (channels entering each layer,
+    plus the output channels as the last entry)."""
+
+    layers: nn.ModuleList
+    channels: list[int]
+
+    def channels_before(self, index: int) -> int:
+        """Feature channels entering ``layers[index]`` (index == len(layers) gives the output channels)."""
+        return self.channels[index]
+
+    def run(self, h: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+        """Apply ``layers[start:stop]`` to the feature map h."""
+        for layer in self.layers[start:stop]:
+            h = layer(h)
+        return h

@@ -12,11 +12,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from stngan.models.blocks import ConvLReLU
+from stngan.models.blocks import ConvLReLU, LayerStack
 from stngan.models.shapes import check_image, check_mask
 
 
-class PatchCritic(nn.Module):
+class PatchCritic(LayerStack):
     """n_layers stride-2 blocks then a 3×3 conv: (B, 3, S, S) → (B, 1, S/2^n, S/2^n).
 
     Channels double each layer (StarGAN, uncapped: 2048 at the sixth layer of width 64); `max_width`
@@ -26,21 +26,11 @@ class PatchCritic(nn.Module):
     def __init__(self, width: int, n_layers: int, max_width: int | None = None) -> None:
         super().__init__()
         cap = max_width or width * 2 ** n_layers
-        self._channels_in = [3] + [min(width * 2**i, cap) for i in range(n_layers)]
-        layers: list[nn.Module] = [ConvLReLU(c_in, c_out) for c_in, c_out in
-                                   zip(self._channels_in[:-1], self._channels_in[1:])]
-        layers.append(nn.Conv2d(self._channels_in[-1], 1, 3, 1, 1, bias=False))
+        widths = [3] + [min(width * 2**i, cap) for i in range(n_layers)]
+        layers: list[nn.Module] = [ConvLReLU(c_in, c_out) for c_in, c_out in zip(widths[:-1], widths[1:])]
+        layers.append(nn.Conv2d(widths[-1], 1, 3, 1, 1, bias=False))
         self.layers = nn.ModuleList(layers)
-
-    def channels_before(self, index: int) -> int:
-        """Feature channels entering ``layers[index]`` (index == len(layers) gives the 1 output channel)."""
-        return (self._channels_in + [1])[index]
-
-    def run(self, h: torch.Tensor, start: int, stop: int) -> torch.Tensor:
-        """Apply ``layers[start:stop]`` to the feature map h."""
-        for layer in self.layers[start:stop]:
-            h = layer(h)
-        return h
+        self.channels = widths + [1]
 
     def prepare(self, img: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The tensor ``layers[0]`` sees; overridden by critics that look at part of the image."""

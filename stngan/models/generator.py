@@ -4,11 +4,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from stngan.models.blocks import ConvINReLU, ResidualBlock, down_block, up_block
+from stngan.models.blocks import ConvINReLU, LayerStack, ResidualBlock, down_block, up_block
 from stngan.models.shapes import check_cond, check_image, check_mask
 
 
-class Generator(nn.Module):
+class Generator(LayerStack):
     """G: cat(x_hat, mask, cond) → raw image in [−1, 1].
 
     Layers live in one flat ``self.layers`` list — stem (7×7), down1, down2, res1..resN, up1, up2, out
@@ -28,17 +28,7 @@ class Generator(nn.Module):
                    nn.Sequential(nn.Conv2d(w, 3, 7, 1, 3, bias=False), nn.Tanh())]
         self.layers = nn.ModuleList(layers)
         self.up_indices: tuple[int, int] = (len(layers) - 3, len(layers) - 2)
-        self._channels_in = [in_channels, w, 2 * w] + [4 * w] * n_res + [4 * w, 2 * w, w]
-
-    def channels_before(self, index: int) -> int:
-        """Feature channels entering ``layers[index]`` (index == len(layers) gives the 3 output channels)."""
-        return (self._channels_in + [3])[index]
-
-    def run(self, h: torch.Tensor, start: int, stop: int) -> torch.Tensor:
-        """Apply ``layers[start:stop]`` to the feature map h."""
-        for layer in self.layers[start:stop]:
-            h = layer(h)
-        return h
+        self.channels = [in_channels, w, 2 * w] + [4 * w] * n_res + [4 * w, 2 * w, w, 3]
 
     def forward(self, x_hat: torch.Tensor, mask: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         """x_hat (B,3,H,W) in [−1,1], mask (B,1,H,W) 1 = inpaint, cond (B,C_cond,H,W) or None → raw (B,3,H,W).
