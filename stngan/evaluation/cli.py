@@ -30,7 +30,8 @@ def _run_info(args: dict, seconds: float) -> list[str]:
     import torch
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    flags = [f"--{k.replace('_', '-')} {item}" for k, v in args.items() if v not in (None, (), False)
+    flag = {"methods": "method", "suites": "suite", "out_dir": "out"}
+    flags = [f"--{flag.get(k, k).replace('_', '-')} {item}" for k, v in args.items() if v not in (None, (), False)
              for item in (v if isinstance(v, tuple) else (v,))]
     return [f"stngan evaluate {' '.join(flags)}",
             f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__} "
