@@ -167,3 +167,23 @@ def test_resume_may_change_only_the_data(face_store, tmp_path):
         start_run(None, resume=first.run_dir, data_overrides=["train.lr_g=1"])
     resumed = start_run(None, resume=first.run_dir, data_overrides=["data.hflip=0"])
     assert resumed.cfg.data.hflip == 0 and resumed.step == 3
+
+
+def test_partialconv_baseline_trains_through_the_same_loop(face_store, tmp_path):
+    cfg = tiny_cfg(face_store, tmp_path, "model.kind=partialconv", "model.landmarks=false", "train.n_critic=1",
+                   "train.iters=2", "train.decay_start=2", "train.ckpt_every=2")
+    trainer = start_run(cfg)
+    before = [p.clone() for p in trainer.method.g.parameters()]
+    history = trainer.fit(progress=False)
+    assert all("pconv/loss" in h for h in history) and trainer.method.d is None
+    assert any(not torch.equal(a, b) for a, b in zip(before, trainer.method.g.parameters()))
+    g, cfg = ckpt_mod.load_generator(trainer.run_dir)
+    assert cfg.model.kind == "partialconv"
+
+
+@pytest.mark.slow  # this CPU has no native bf16: emulated, ~30 s even at tiny widths
+def test_bf16_autocast_step_runs_and_stays_finite(face_store, tmp_path):
+    trainer = start_run(tiny_cfg(face_store, tmp_path, "train.amp=bf16", "train.iters=2", "train.decay_start=2",
+                                 "train.ckpt_every=2"))
+    history = trainer.fit(progress=False)
+    assert all(torch.isfinite(torch.tensor(v)) for h in history for v in h.values())
