@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import io
+import textwrap
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -37,7 +38,7 @@ def image_grid(columns: dict[str, np.ndarray], row_labels: list[str] | None = No
             ax.set_xticks([])
             ax.set_yticks([])
             if i == 0:
-                ax.set_title(title, fontsize=7)
+                ax.set_title(textwrap.fill(title, 16), fontsize=7)
             if j == 0 and row_labels:
                 ax.set_ylabel(row_labels[i][-18:], fontsize=6)
     fig.subplots_adjust(wspace=0.03, hspace=0.05)
