@@ -63,9 +63,11 @@ def show_config(config_path: str | None, overrides: tuple[str, ...]) -> None:
 
 def _register_groups() -> None:
     from stngan.data.cli import prepare
+    from stngan.evaluation.cli import evaluate
     from stngan.study.cli import study
 
     cli.add_command(prepare)
+    cli.add_command(evaluate)
     cli.add_command(study)
 
 
