@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from stngan.evaluation.suites import SUITES
+from stngan.evaluation.suite_names import SUITES
 
 
 def _split_name(value: str) -> tuple[str | None, str]:

@@ -21,7 +21,7 @@ from stngan.metrics.identity import IdentityDistances, identity_distances
 from stngan.metrics.landmarks import crop_face_box, nme, predict_on_crops
 
 ORIGINAL = "Original (reference)"
-SUITES = ("table1", "table2", "id", "perturb")
+from stngan.evaluation.suite_names import SUITES  # noqa: E402,F401  (re-exported)
 
 
 @dataclass
