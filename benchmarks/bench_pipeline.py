@@ -9,6 +9,7 @@ Run: .venv/bin/python benchmarks/bench_pipeline.py [--frames 48] [--long 600] [-
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import tempfile
 import time
@@ -45,10 +46,11 @@ def rss_mb() -> float:
 def make_720p(path: Path, count: int) -> None:
     with VideoReader(sample_clip()) as reader:
         src = [f.image for f in reader]
-        like = reader.info
+        like = dataclasses.replace(reader.info, width=1280, height=720)
+    step = round(1 / (like.fps * like.time_base))  # pts per frame
     with VideoWriter(path, like, mode="lossy", crf=18, copy_audio=False) as writer:
         for i in range(count):
-            writer.write(cv2.resize(src[i % len(src)], (1280, 720), interpolation=cv2.INTER_CUBIC), i)
+            writer.write(cv2.resize(src[i % len(src)], (1280, 720), interpolation=cv2.INTER_CUBIC), i * step)
 
 
 def instrument() -> None:
