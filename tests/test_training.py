@@ -187,3 +187,14 @@ def test_bf16_autocast_step_runs_and_stays_finite(face_store, tmp_path):
                                  "train.ckpt_every=2"))
     history = trainer.fit(progress=False)
     assert all(torch.isfinite(torch.tensor(v)) for h in history for v in h.values())
+
+
+def test_init_from_an_exported_model_warm_starts_g(face_store, tmp_path):
+    from test_app import checkpoint
+
+    exported = ckpt_mod.export_model(checkpoint(tmp_path), tmp_path / "exported")
+    trainer = start_run(tiny_cfg(face_store, tmp_path, f"train.init_from={exported}"))
+    source, _ = ckpt_mod.load_generator(exported)
+    for a, b in zip(source.state_dict().values(), trainer.method.g.state_dict().values()):
+        assert torch.equal(a, b)
+    assert trainer.step == 0

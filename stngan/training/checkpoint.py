@@ -185,3 +185,13 @@ def export_model(path: str | Path, out_dir: str | Path, half: bool = True) -> Pa
     os.replace(tmp, out / "model.safetensors")
     (out / "config.json").write_text(json.dumps(checkpoint_meta(cfg, step), indent=2, sort_keys=True))
     return out
+
+
+def load_weights_from(ckpt: Path, g: nn.Module, g_ema: nn.Module, d: nn.Module | None) -> None:
+    """Warm start (not a resume): G and EMA G from the checkpoint's EMA weights, D from its training
+    weights if it has them; optimiser state and step start fresh."""
+    ema = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(ckpt / "model.safetensors")).items()}
+    load_strict(g, ema, ckpt / "model.safetensors")
+    load_strict(g_ema, ema, ckpt / "model.safetensors")
+    if d is not None and (ckpt / "train.safetensors").is_file():
+        load_strict(d, _unprefixed(load_file(str(ckpt / "train.safetensors")), "D"), ckpt / "train.safetensors")

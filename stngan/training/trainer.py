@@ -96,12 +96,18 @@ class Trainer:
         return list(module.parameters())
 
     def _init_from_checkpoint(self) -> None:
-        """STN: start G and D from an SI checkpoint (the new temporal blocks stay zero)."""
+        """Start from `train.init_from`: STN from an SI checkpoint (the new temporal blocks stay zero);
+        other kinds from a checkpoint of the same architecture — G and its EMA from its EMA weights (an
+        exported model suffices), D from its training weights when present (else D starts fresh)."""
         if not self.cfg.train.init_from:
             return
-        from stngan.models.temporal import load_spatial_into
+        ckpt = ckpt_mod.resolve(self.cfg.train.init_from)
+        if self.cfg.model.kind == "stn":
+            from stngan.models.temporal import load_spatial_into
 
-        load_spatial_into(self.method, self.g_ema, ckpt_mod.resolve(self.cfg.train.init_from))
+            load_spatial_into(self.method, self.g_ema, ckpt)
+            return
+        ckpt_mod.load_weights_from(ckpt, self.method.g, self.g_ema, self.method.d)
 
     def _restore(self, ckpt: Path) -> None:
         m = self.method
