@@ -33,3 +33,13 @@ def test_demo_writes_videos_and_side_by_side(tmp_path):
     assert picture.shape == (3 * 360 + 8, 3 * 640 + 8, 3)
     original, masked = picture[:360, :640].astype(int), picture[:360, 644:1284].astype(int)
     assert (np.abs(original - masked).sum(-1) > 100).mean() > 0.01  # the anonymised column differs visibly
+
+
+def test_the_shipped_model_loads_with_its_card():
+    from stngan.inference.inpainter import default_model_dir
+    from stngan.training.checkpoint import load_generator
+
+    g, cfg = load_generator(default_model_dir())
+    assert cfg.model.kind == "si" and cfg.model.landmarks and cfg.model.bgcp
+    assert (default_model_dir() / "MODEL_CARD.md").is_file()
+    assert (default_model_dir() / "model.safetensors").stat().st_size < 25 * 2**20
