@@ -258,6 +258,10 @@ def start_run(cfg: ExperimentConfig | None, resume: str | Path | None = None,
             saved_cfg = config_mod.load_dict(saved_cfg.to_dict(), data_overrides)
         run_dir = ckpt.parent.parent
         return Trainer(saved_cfg, run_dir, resume_from=ckpt)
+    if cfg.loss.vgg_weights == "imagenet":
+        from stngan.weights import require
+
+        require("vgg16")  # fail before a run folder is created
     run_dir = _shared_run_dir(cfg)
     return Trainer(cfg, run_dir)
 
