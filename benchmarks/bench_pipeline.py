@@ -1,10 +1,12 @@
 """End-to-end video throughput and memory: decode → detect → landmarks → mask → G → paste → encode.
 
 Builds a 1280×720 one-face clip from the bundled sample (upscaled, looped), then times `anonymize` and
-`inpaint` stage by stage and prints each stage's share; then inpaints a long clip and prints RSS every
-100 frames (it must stay flat: streaming decode → process → encode).
-The generator has the paper's widths with explicitly random weights: this measures speed, not quality.
-Run: .venv/bin/python benchmarks/bench_pipeline.py [--frames 48] [--long 600] [--device cpu]
+`inpaint` stage by stage and prints each stage's share. Then the memory run: anonymizes and inpaints a long
+1920×1080 clip and samples RSS every --every frames of both passes; it must stay flat (streaming decode →
+process → encode). The memory run uses a narrow generator (--long-width) and --max-res detection so that a
+long clip fits a CPU budget: memory growth would come from the pipeline, not from the model's width.
+The generators have explicitly random weights: this measures speed and memory, not quality.
+Run: .venv/bin/python benchmarks/bench_pipeline.py [--frames 48] [--long 1500] [--device cpu] [--batch-frames 0]
 """
 from __future__ import annotations
 
@@ -43,14 +45,14 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def make_720p(path: Path, count: int) -> None:
+def make_clip(path: Path, count: int, width: int = 1280, height: int = 720) -> None:
     with VideoReader(sample_clip()) as reader:
-        src = [f.image for f in reader]
-        like = dataclasses.replace(reader.info, width=1280, height=720)
+        src = [cv2.resize(f.image, (width, height), interpolation=cv2.INTER_CUBIC) for f in reader]
+        like = dataclasses.replace(reader.info, width=width, height=height)
     step = round(1 / (like.fps * like.time_base))  # pts per frame
     with VideoWriter(path, like, mode="lossy", crf=18, copy_audio=False) as writer:
         for i in range(count):
-            writer.write(cv2.resize(src[i % len(src)], (1280, 720), interpolation=cv2.INTER_CUBIC), i * step)
+            writer.write(src[i % len(src)], i * step)
 
 
 def instrument() -> None:
@@ -89,46 +91,74 @@ def report(title: str, frames: int, seconds: float) -> None:
     TIMES.clear()
 
 
+def checkpoint(folder: Path, *overrides: str) -> Path:
+    cfg = config.load(None, ["loss.vgg_weights=random", *overrides])
+    torch.manual_seed(0)
+    folder.mkdir()
+    write_model(folder, build_generator(cfg.model), cfg, 0)
+    return folder
+
+
+def memory_run(tmp: Path, args) -> None:
+    """RSS every `args.every` frames while a long 1080p clip is anonymized, then inpainted."""
+    clip = tmp / "long.mp4"
+    make_clip(clip, args.long, 1920, 1080)
+    samples: dict[str, list[float]] = {"anonymize": [], "inpaint": []}
+    read_iter = VideoReader.__iter__
+
+    def sampled_iter(self):
+        for frame in read_iter(self):
+            if frame.index % args.every == 0:
+                samples[phase].append(rss_mb())
+            yield frame
+
+    VideoReader.__iter__ = sampled_iter
+    video = app.VideoOptions("lossy", 18)
+    phase = "anonymize"
+    app.anonymize_video(clip, tmp / "long_masked.mp4", frames_mod.AnonymizeOptions(max_res=640), video, False)
+    phase = "inpaint"
+    inpainter = Inpainter(checkpoint(tmp / "narrow", f"model.g_width={args.long_width}"), device=args.device)
+    app.inpaint_video(tmp / "long_masked.mp4", tmp / "long_out.mp4", inpainter, None, app.LandmarkControl(), video,
+                      False, args.batch_frames)
+    VideoReader.__iter__ = read_iter
+    print(f"\nRSS (MB) over a {args.long}-frame 1920x1080 clip, every {args.every} frames:")
+    for name, rss in samples.items():
+        half = rss[len(rss) // 2:]
+        slope = (half[-1] - half[0]) / max(1, (len(half) - 1) * args.every) * 1000
+        print(f"  {name:<10} first {rss[0]:.0f}, peak {max(rss):.0f}, last {rss[-1]:.0f}; "
+              f"second half {slope:+.1f} MB per 1000 frames")
+        print("    " + " ".join(f"{r:.0f}" for r in rss))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--frames", type=int, default=48)
-    ap.add_argument("--long", type=int, default=600, help="frames of the memory run (0 = skip)")
+    ap.add_argument("--long", type=int, default=1500, help="frames of the memory run (0 = skip)")
+    ap.add_argument("--every", type=int, default=25, help="RSS sampling period of the memory run (frames)")
+    ap.add_argument("--long-width", type=int, default=16, help="generator width of the memory run")
+    ap.add_argument("--skip-speed", action="store_true", help="only the memory run")
+    ap.add_argument("--batch-frames", type=int, default=0, help="frames per model call (0: 16 on CUDA, 1 on CPU)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = ap.parse_args()
     print(f"device {args.device}, {os.cpu_count()} CPUs, torch {torch.__version__}, load {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        cfg = config.load(None, ["loss.vgg_weights=random"])
-        torch.manual_seed(0)
-        (tmp / "ckpt").mkdir()
-        write_model(tmp / "ckpt", build_generator(cfg.model), cfg, 0)  # random weights: speed only
-        clip = tmp / "clip720.mp4"
-        make_720p(clip, args.frames)
-        instrument()
-        video = app.VideoOptions("lossy", 18)
-        t0 = time.perf_counter()
-        app.anonymize_video(clip, tmp / "masked.mp4", frames_mod.AnonymizeOptions(), video, progress=False)
-        report("anonymize 1280x720", args.frames, time.perf_counter() - t0)
-        inpainter = Inpainter(tmp / "ckpt", device=args.device)
-        t0 = time.perf_counter()
-        app.inpaint_video(tmp / "masked.mp4", tmp / "out.mp4", inpainter, None, app.LandmarkControl(), video, False)
-        report(f"inpaint 1280x720 (G paper widths, {args.device})", args.frames, time.perf_counter() - t0)
+        if not args.skip_speed:
+            clip = tmp / "clip720.mp4"
+            make_clip(clip, args.frames)
+            instrument()
+            video = app.VideoOptions("lossy", 18)
+            t0 = time.perf_counter()
+            app.anonymize_video(clip, tmp / "masked.mp4", frames_mod.AnonymizeOptions(), video, progress=False)
+            report("anonymize 1280x720", args.frames, time.perf_counter() - t0)
+            inpainter = Inpainter(checkpoint(tmp / "ckpt"), device=args.device)
+            t0 = time.perf_counter()
+            app.inpaint_video(tmp / "masked.mp4", tmp / "out.mp4", inpainter, None, app.LandmarkControl(), video,
+                              False, args.batch_frames)
+            report(f"inpaint 1280x720 (G paper widths, {args.device}, batch-frames {args.batch_frames or 'auto'})",
+                   args.frames, time.perf_counter() - t0)
         if args.long:
-            long_clip = tmp / "long.mp4"
-            make_720p(long_clip, args.long)
-            app.anonymize_video(long_clip, tmp / "long_masked.mp4", frames_mod.AnonymizeOptions(), video, False)
-            samples = []
-            original = Inpainter.inpaint
-
-            def sampling(self, items):
-                samples.append(rss_mb())
-                return original(self, items)
-
-            Inpainter.inpaint = sampling
-            app.inpaint_video(tmp / "long_masked.mp4", tmp / "long_out.mp4", inpainter, None,
-                              app.LandmarkControl(), video, False)
-            print(f"\nRSS during a {args.long}-frame inpaint (MB, every 100 frames): "
-                  + ", ".join(f"{s:.0f}" for s in samples[::100]))
+            memory_run(tmp, args)
 
 
 if __name__ == "__main__":

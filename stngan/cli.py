@@ -147,8 +147,11 @@ def anonymize(input_path, output, detector, upsample, fill, min_face, max_res, l
 @click.option("--landmarks-from", type=click.Path(exists=True, path_type=Path), help="Condition on another face's landmarks (image).")
 @click.option("--perturb", default=0.0, show_default=True, help="Gaussian landmark jitter sigma (crop px at 128²).")
 @click.option("--seed", default=0, show_default=True, help="Seed of --perturb.")
+@click.option("--batch-frames", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Video frames whose faces share one model call (0: 16 on CUDA, 1 on CPU).")
 @_video_options
-def inpaint(input_path, output, model, sidecar, device, amp, landmarks_from, perturb, seed, lossless, crf, quiet) -> None:
+def inpaint(input_path, output, model, sidecar, device, amp, landmarks_from, perturb, seed, batch_frames, lossless, crf,
+            quiet) -> None:
     """Inpaint the masked faces of an anonymized image, folder or video; outside the masks nothing changes."""
     from stngan.inference import app
     from stngan.inference.control import landmark_control
@@ -160,7 +163,8 @@ def inpaint(input_path, output, model, sidecar, device, amp, landmarks_from, per
     single = app.media_kind(input_path) != "folder"
     side = sidecar if single else None
     stats = app.run_on_path(input_path, output, lambda s, d: app.inpaint_image(s, d, inpainter, side, control),
-                            lambda s, d: app.inpaint_video(s, d, inpainter, side, control, video, not quiet),
+                            lambda s, d: app.inpaint_video(s, d, inpainter, side, control, video, not quiet,
+                                                           batch_frames),
                             progress=not quiet)
     click.echo(f"inpainted -> {output}: " + ", ".join(f"{k} {v}" for k, v in stats.items()))
 

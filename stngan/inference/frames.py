@@ -1,7 +1,8 @@
 """Per-frame work of the two application commands, independent of how frames are read and written.
 
 - ``Anonymizer.process(frame, index)``: detect → landmarks → track → privacy mask → masked frame + record.
-- ``FrameInpainter.process(frame, index)``: the sidecar's faces of that frame → crops → model → paste.
+- ``FrameInpainter.process(frame, index)``: the sidecar's faces of that frame → crops → model → paste
+  (``process_batch`` does several frames in one model call: batching across frames on a GPU).
 """
 from __future__ import annotations
 
@@ -111,22 +112,33 @@ class FrameInpainter:
         self.faces_done = 0
 
     def process(self, frame: np.ndarray, index: int) -> np.ndarray:
-        faces = self.faces.get(index, [])
-        if not faces:
-            return frame
-        items = []
-        for face in faces:
-            ct = self.transforms[(index, face.track)]
-            lm = self.control.apply(ct.to_crop(face.landmarks), face.track, ct.size)
-            items.append(prepare_crop(frame, face.track, ct, face.mask, lm))
+        return self.process_batch([(frame, index)])[0]
+
+    def process_batch(self, frames: list[tuple[np.ndarray, int]]) -> list[np.ndarray]:
+        """Inpaint the faces of several consecutive frames in one model call (SI) and paste them back.
+
+        STN streams each track frame by frame, so its frames still go to the model one at a time (all the
+        tracks of a frame together).
+        """
+        if self.inpainter.config.model.kind == "stn" and len(frames) > 1:
+            return [out for f in frames for out in self.process_batch([f])]
+        items, owner = [], []
+        for k, (frame, index) in enumerate(frames):
+            for face in self.faces.get(index, []):
+                ct = self.transforms[(index, face.track)]
+                lm = self.control.apply(ct.to_crop(face.landmarks), face.track, ct.size)
+                items.append(prepare_crop(frame, face.track, ct, face.mask, lm))
+                owner.append((k, index))
+        outs = [frame for frame, _ in frames]
+        if not items:
+            return outs
         ys = self.inpainter.inpaint(items)
-        out = frame
-        for item, y in zip(items, ys):
-            out = paste(out, item, y)
+        for item, y, (k, index) in zip(items, ys, owner):
+            outs[k] = paste(outs[k], item, y)
             if self.last_frame_of_track.get(item.track) == index:
                 self.inpainter.end_track(item.track)
         self.faces_done += len(items)
-        return out
+        return outs
 
 
 def mask_union(records: list[FaceRecord], shape: tuple[int, int]) -> np.ndarray:

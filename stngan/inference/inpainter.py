@@ -25,7 +25,7 @@ class Inpainter:
     """
 
     def __init__(self, model: str | Path | None = None, device: str = "cpu", amp: str = "auto",
-                 allowed_kinds: tuple[str, ...] = ("si", "stn")) -> None:
+                 allowed_kinds: tuple[str, ...] = ("si", "stn"), max_batch: int = 32) -> None:
         path = Path(model) if model is not None else default_model_dir()
         if model is None and not (path / "config.json").is_file():
             raise CheckpointError(f"no model given and no shipped model at {path}; pass --model RUN_OR_CHECKPOINT")
@@ -36,6 +36,7 @@ class Inpainter:
                                   f"{', '.join(allowed_kinds)}")
         self.amp = _resolve_amp(amp, self.device)
         self.streams: dict[int, object] = {}
+        self.max_batch = max_batch  # faces per model call: bounds memory when many faces arrive at once
 
     @property
     def config(self) -> ExperimentConfig:
@@ -54,10 +55,15 @@ class Inpainter:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.amp)
 
-    @torch.inference_mode()
     def inpaint(self, items: list[CropInput]) -> torch.Tensor:
         if not items:
             return torch.empty(0, 3, self.crop_size, self.crop_size)
+        if self.cfg.model.kind == "stn":  # one call: a track's streaming state advances once per item
+            return self._run(items)
+        return torch.cat([self._run(items[i:i + self.max_batch]) for i in range(0, len(items), self.max_batch)])
+
+    @torch.inference_mode()
+    def _run(self, items: list[CropInput]) -> torch.Tensor:
         x_hat = torch.stack([i.x_hat for i in items]).to(self.device)
         mask = torch.stack([i.mask for i in items]).to(self.device)
         cond = torch.stack([i.cond for i in items]).to(self.device) if self.uses_landmarks else None
