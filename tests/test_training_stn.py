@@ -81,3 +81,14 @@ def test_stn_init_refuses_a_non_si_checkpoint(video_store, tmp_path):
                                     build_discriminator(cfg.model), {"step": 1})
     with pytest.raises(ckpt_mod.CheckpointError, match="STN starts from an SI one"):
         start_run(stn_cfg(video_store, tmp_path, ckpt))
+
+
+def test_fine_tuning_can_start_from_an_exported_si_model(video_store, si_checkpoint, tmp_path):
+    exported = ckpt_mod.export_model(si_checkpoint, tmp_path / "si_export")  # fp16 EMA weights, no critic
+    assert not (exported / "train.safetensors").exists()
+    trainer = start_run(stn_cfg(video_store, tmp_path, exported, "train.iters=1", "train.decay_start=1"))
+    si_g, _ = ckpt_mod.load_generator(exported)
+    for key, value in si_g.state_dict().items():
+        assert torch.equal(trainer.method.g.spatial.state_dict()[key], value.float())
+        assert torch.equal(trainer.g_ema.spatial.state_dict()[key], value.float())
+    assert all(b.expand.weight.abs().sum() == 0 for b in trainer.method.g.blocks)
