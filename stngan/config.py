@@ -57,11 +57,13 @@ class DataConfig:
     pad: float = 0.2  # face box padding ratio (paper 4.1)
     mask_jitter: float = 3.0  # ± px on each circle radius at 128² (paper 4.2)
     hflip: float = 0.5
+    tone: float = 0.0  # probability of a random tone change (darker/lighter, saturation, tint): stngan.data.tone
     workers: int = 2
     detector: str = "hog"
 
     def validate(self) -> None:
         _check(0.0 <= self.hflip <= 1.0, "data.hflip", "in [0, 1]", self.hflip)
+        _check(0.0 <= self.tone <= 1.0, "data.tone", "in [0, 1]", self.tone)
         _check(self.mask_jitter >= 0, "data.mask_jitter", ">= 0", self.mask_jitter)
         _check(self.detector in ("hog", "cnn"), "data.detector", "hog or cnn", self.detector)
 

@@ -104,3 +104,28 @@ def test_empty_selection_is_a_clear_error(store_path):
         WindowDataset(store_path, T=9)
     with pytest.raises(StoreError, match="not a prepared face store"):
         FrameDataset(store_path.parent / "nothing")
+
+
+def test_tone_changes_x_only_and_x_hat_follows(store_path):
+    from stngan.data.tone import Tone
+
+    plain = FrameDataset(store_path, split="train", mask_jitter=0.0, hflip=0.0)
+    toned = FrameDataset(store_path, split="train", mask_jitter=0.0, hflip=0.0, tone=1.0)
+    for i in range(3):
+        a, b = plain[i], toned[i]
+        tone = Tone.draw(np.random.default_rng([0, 0, i]), 1.0)  # no flip / jitter draws precede it
+        np.testing.assert_allclose(b["x"].numpy(), tone.apply(a["x"].numpy()), atol=1e-6)
+        assert not torch.allclose(a["x"], b["x"])
+        assert torch.equal(a["mask"], b["mask"]) and torch.equal(a["cond"], b["cond"])
+        assert torch.equal(b["x_hat"], b["x"] * (1 - b["mask"]))
+    assert torch.equal(FrameDataset(store_path, tone=0.0)[1]["x"], FrameDataset(store_path)[1]["x"])
+
+
+def test_one_tone_per_window(store_path):
+    from stngan.data.tone import Tone
+
+    plain, toned = WindowDataset(store_path, T=3), WindowDataset(store_path, T=3, tone=1.0)
+    a, b = plain[0], toned[0]
+    tone = Tone.draw(np.random.default_rng([0, 0, 0]), 1.0)
+    for t in range(3):
+        np.testing.assert_allclose(b["x"][t].numpy(), tone.apply(a["x"][t].numpy()), atol=1e-6)

@@ -15,16 +15,21 @@ from torch.utils.data import Dataset
 
 from stngan.data.sample import frame_sample, stack_samples
 from stngan.data.store import FaceStore, StoreError
+from stngan.data.tone import Tone, toned
 
 Sample = dict[str, "torch.Tensor | int"]
 
 
 class _StoreDataset(Dataset):
-    def __init__(self, store_path: str | Path, split: str, mask_jitter: float, landmarks: bool, seed: int) -> None:
+    def __init__(self, store_path: str | Path, split: str, mask_jitter: float, landmarks: bool, seed: int,
+                 tone: float = 0.0) -> None:
         if mask_jitter < 0:
             raise ValueError(f"mask_jitter must be >= 0, got {mask_jitter}")
+        if not 0.0 <= tone <= 1.0:
+            raise ValueError(f"tone must be in [0, 1], got {tone}")
         self.store = FaceStore(store_path)
         self.split, self.mask_jitter, self.landmarks, self.seed = split, float(mask_jitter), landmarks, seed
+        self.tone = float(tone)
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -53,12 +58,13 @@ class FrameDataset(_StoreDataset):
     ``x_hat`` = x * (1 - mask), ``cond`` (C, 128, 128) float32 landmark maps ((0, 128, 128) when
     ``landmarks=False``), ``index`` (position in this dataset; the store item is ``indices[index]``).
     Masks follow the landmarks, radii jittered by up to ``mask_jitter`` crop px (paper: 3); images are
-    mirrored with probability ``hflip`` (paper: 0.5).
+    mirrored with probability ``hflip`` (paper: 0.5) and re-toned with probability ``tone`` (not in the
+    paper; see stngan.data.tone).
     """
 
     def __init__(self, store_path: str | Path, split: str = "train", mask_jitter: float = 3.0, hflip: float = 0.5,
-                 landmarks: bool = True, seed: int = 0) -> None:
-        super().__init__(store_path, split, mask_jitter, landmarks, seed)
+                 landmarks: bool = True, seed: int = 0, tone: float = 0.0) -> None:
+        super().__init__(store_path, split, mask_jitter, landmarks, seed, tone)
         if not 0.0 <= hflip <= 1.0:
             raise ValueError(f"hflip must be in [0, 1], got {hflip}")
         self.hflip = float(hflip)
@@ -70,7 +76,9 @@ class FrameDataset(_StoreDataset):
         return len(self.indices)
 
     def __getitem__(self, index: int) -> Sample:
-        return _tensors(self._frame(int(self.indices[index]), self._rng(index), self.hflip), index)
+        rng = self._rng(index)
+        sample = self._frame(int(self.indices[index]), rng, self.hflip)
+        return _tensors(toned(sample, Tone.draw(rng, self.tone)), index)
 
 
 class WindowDataset(_StoreDataset):
@@ -79,12 +87,12 @@ class WindowDataset(_StoreDataset):
     Item: the keys of :class:`FrameDataset` with a leading T axis (``x`` (T, 3, 128, 128), ...), frames in
     time order (the last is the one STN-GAN outputs), ``index`` = window number; ``windows[index]`` are the
     store items. No flip (the paper fine-tunes STN without augmentation); each frame's mask follows its own
-    landmarks. Window rule: :mod:`stngan.data.windows`.
+    landmarks; one tone (probability ``tone``) for the whole window. Window rule: :mod:`stngan.data.windows`.
     """
 
     def __init__(self, store_path: str | Path, split: str = "train", T: int = 3, mask_jitter: float = 0.0,
-                 landmarks: bool = True, seed: int = 0) -> None:
-        super().__init__(store_path, split, mask_jitter, landmarks, seed)
+                 landmarks: bool = True, seed: int = 0, tone: float = 0.0) -> None:
+        super().__init__(store_path, split, mask_jitter, landmarks, seed, tone)
         self.T = T
         self.windows = self.store.windows(split, T)
         if len(self.windows) == 0:
@@ -96,4 +104,5 @@ class WindowDataset(_StoreDataset):
     def __getitem__(self, index: int) -> Sample:
         rng = self._rng(index)
         frames = [self._frame(int(i), rng, 0.0) for i in self.windows[index]]
-        return _tensors(stack_samples(frames), index)
+        tone = Tone.draw(rng, self.tone)
+        return _tensors(stack_samples([toned(f, tone) for f in frames]), index)

@@ -89,11 +89,12 @@ def build_dataset(cfg: ExperimentConfig, store: Path, split: str | None = None, 
 
     split = split or cfg.data.split
     jitter = cfg.data.mask_jitter if augment else 0.0
+    tone = cfg.data.tone if augment else 0.0
     if cfg.model.kind == "stn":
         return WindowDataset(store, split=split, T=cfg.model.T, mask_jitter=0.0,
-                             landmarks=cfg.model.landmarks, seed=cfg.train.seed)
+                             landmarks=cfg.model.landmarks, seed=cfg.train.seed, tone=tone)
     return FrameDataset(store, split=split, mask_jitter=jitter, hflip=cfg.data.hflip if augment else 0.0,
-                        landmarks=cfg.model.landmarks, seed=cfg.train.seed)
+                        landmarks=cfg.model.landmarks, seed=cfg.train.seed, tone=tone)
 
 
 def batch_stream(cfg: ExperimentConfig, dataset: Dataset, start_step: int, dist_info: DistInfo,
