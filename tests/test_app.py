@@ -181,6 +181,7 @@ def test_bad_inputs_give_one_line_and_no_output(anonymized, tmp_path):
                              "sidecar is for"),
         "wrong checkpoint": (["inpaint", str(src), "--model", str(pconv)], "partialconv"),
         "not a checkpoint": (["inpaint", str(src), "--model", str(tmp_path)], "no stngan checkpoint"),
+        "no such model": (["inpaint", str(src), "--model", str(tmp_path / "nope")], "model not found"),
     }
     for name, (args, words) in cases.items():
         out = tmp_path / f"out-{name.replace(' ', '_')}.mkv"

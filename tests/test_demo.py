@@ -43,3 +43,13 @@ def test_the_shipped_model_loads_with_its_card():
     assert cfg.model.kind == "si" and cfg.model.landmarks and cfg.model.bgcp
     assert (default_model_dir() / "MODEL_CARD.md").is_file()
     assert (default_model_dir() / "model.safetensors").stat().st_size < 25 * 2**20
+
+
+def test_shipped_models_are_found_by_name(tmp_path, monkeypatch):
+    from stngan.inference.inpainter import default_model_dir, model_path, shipped_model_dir
+
+    assert model_path(None) == model_path("si_lm") == default_model_dir()
+    assert model_path("stn_lm") == shipped_model_dir("stn_lm")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "si_lm").mkdir()  # a local folder of that name wins over the shipped model
+    assert model_path("si_lm").resolve() == tmp_path / "si_lm"

@@ -15,7 +15,7 @@ from stngan.faces.image_io import save_png_atomic
 from stngan.inference import app
 from stngan.inference.control import LandmarkControl
 from stngan.inference.frames import AnonymizeOptions
-from stngan.inference.inpainter import Inpainter, default_model_dir
+from stngan.inference.inpainter import Inpainter, default_model_dir, model_path
 from stngan.media import VideoReader
 
 
@@ -63,7 +63,7 @@ def run_demo(out: Path, model: str | None = None, device: str = "cpu", progress:
         n = reader.frame_count or 1
     picture = out / "side_by_side.png"
     save_png_atomic(picture, side_by_side([src, masked, painted], [n // 6, n // 2, 5 * n // 6]))
-    card = Path(model) if model else default_model_dir()
+    card = model_path(model)
     lines += [f"inpainted {stats['faces_inpainted']} faces -> {painted}",
               f"side by side (original | anonymized | inpainted) -> {picture}",
               f"model: {card} ({inpainter.config.name}, see its MODEL_CARD.md for data, training and limits)"]

@@ -12,9 +12,31 @@ from stngan.models.generator import background_copy
 from stngan.training.checkpoint import CheckpointError, load_generator
 
 
+SHIPPED_MODELS = ("si_lm", "stn_lm")
+
+
+def shipped_model_dir(name: str = "si_lm") -> Path:
+    """A model shipped in stngan/assets/models/NAME (si_lm: the default; stn_lm: its video version)."""
+    return Path(__file__).resolve().parent.parent / "assets" / "models" / name
+
+
 def default_model_dir() -> Path:
-    """The model shipped with the package (stngan/assets/models/si_lm), used when no --model is given."""
-    return Path(__file__).resolve().parent.parent / "assets" / "models" / "si_lm"
+    """The model used when no --model is given: the shipped SI-lm."""
+    return shipped_model_dir("si_lm")
+
+
+def model_path(model: str | Path | None) -> Path:
+    """--model value → folder: None → the shipped SI-lm; a shipped model's name (si_lm, stn_lm) → its folder
+    unless a path of that name exists; otherwise the path itself (checkpoint, run folder or export)."""
+    if model is None:
+        return default_model_dir()
+    path = Path(model)
+    if str(model) in SHIPPED_MODELS and not path.exists():
+        return shipped_model_dir(str(model))
+    if not path.exists():
+        raise FileNotFoundError(f"model not found: {model} (give a checkpoint, run folder or exported model, "
+                                f"or a shipped model: {', '.join(SHIPPED_MODELS)})")
+    return path
 
 
 class Inpainter:
@@ -26,9 +48,9 @@ class Inpainter:
 
     def __init__(self, model: str | Path | None = None, device: str = "cpu", amp: str = "auto",
                  allowed_kinds: tuple[str, ...] = ("si", "stn"), max_batch: int = 32) -> None:
-        path = Path(model) if model is not None else default_model_dir()
-        if model is None and not (path / "config.json").is_file():
-            raise CheckpointError(f"no model given and no shipped model at {path}; pass --model RUN_OR_CHECKPOINT")
+        path = model_path(model)
+        if (model is None or str(model) in SHIPPED_MODELS) and not (path / "config.json").is_file():
+            raise CheckpointError(f"no shipped model at {path} in this checkout; pass --model RUN_OR_CHECKPOINT")
         self.device = torch.device(device)
         self.g, self.cfg = load_generator(path, map_location=self.device)
         if self.cfg.model.kind not in allowed_kinds:
