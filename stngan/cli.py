@@ -139,7 +139,7 @@ def anonymize(input_path, output, detector, upsample, fill, min_face, max_res, l
 @cli.command()
 @click.argument("input_path", type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Output image (.png), video or folder.")
-@click.option("--model", help="Checkpoint, run folder or exported model, or a shipped one: si_lm (default), stn_lm.")
+@click.option("--model", help="Checkpoint, run folder or exported model (default: the shipped si_lm).")
 @click.option("--sidecar", type=click.Path(exists=True, path_type=Path), help="Sidecar from `anonymize` (default: INPUT.stngan.json).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True, help="Where the model runs.")
 @click.option("--amp", type=click.Choice(["auto", "none", "bf16", "fp16"]), default="auto", show_default=True,
@@ -183,7 +183,7 @@ def export(checkpoint, out_dir, fp32) -> None:
 @cli.command()
 @click.option("--out", "out_dir", default="out/demo", show_default=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the demo outputs.")
-@click.option("--model", help="Checkpoint or exported model instead of the shipped si_lm (stn_lm: the shipped STN-lm).")
+@click.option("--model", help="Checkpoint or exported model instead of the shipped si_lm.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True, help="Where the model runs.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 def demo(out_dir, model, device, quiet) -> None:

@@ -49,7 +49,7 @@ def test_shipped_models_are_found_by_name(tmp_path, monkeypatch):
     from stngan.inference.inpainter import default_model_dir, model_path, shipped_model_dir
 
     assert model_path(None) == model_path("si_lm") == default_model_dir()
-    assert model_path("stn_lm") == shipped_model_dir("stn_lm")
+    assert model_path("si_lm") == shipped_model_dir("si_lm")
     monkeypatch.chdir(tmp_path)
     (tmp_path / "si_lm").mkdir()  # a local folder of that name wins over the shipped model
     assert model_path("si_lm").resolve() == tmp_path / "si_lm"

@@ -12,11 +12,11 @@ from stngan.models.generator import background_copy
 from stngan.training.checkpoint import CheckpointError, load_generator
 
 
-SHIPPED_MODELS = ("si_lm", "stn_lm")
+SHIPPED_MODELS = ("si_lm",)  # an STN-lm joins when one beats SI-lm on flicker (MODEL_CARD.md)
 
 
 def shipped_model_dir(name: str = "si_lm") -> Path:
-    """A model shipped in stngan/assets/models/NAME (si_lm: the default; stn_lm: its video version)."""
+    """A model shipped in stngan/assets/models/NAME."""
     return Path(__file__).resolve().parent.parent / "assets" / "models" / name
 
 
@@ -26,7 +26,7 @@ def default_model_dir() -> Path:
 
 
 def model_path(model: str | Path | None) -> Path:
-    """--model value → folder: None → the shipped SI-lm; a shipped model's name (si_lm, stn_lm) → its folder
+    """--model value → folder: None → the shipped SI-lm; a shipped model's name (SHIPPED_MODELS) → its folder
     unless a path of that name exists; otherwise the path itself (checkpoint, run folder or export)."""
     if model is None:
         return default_model_dir()
