@@ -28,11 +28,12 @@ def default_model_dir() -> Path:
 def model_path(model: str | Path | None) -> Path:
     """--model value → folder: None → the shipped SI-lm; a shipped model's name (SHIPPED_MODELS) → its folder
     unless a path of that name exists; otherwise the path itself (checkpoint, run folder or export)."""
-    if model is None:
-        return default_model_dir()
-    path = Path(model)
-    if str(model) in SHIPPED_MODELS and not path.exists():
-        return shipped_model_dir(str(model))
+    path = Path(model) if model is not None else None
+    if path is None or (str(model) in SHIPPED_MODELS and not path.exists()):
+        shipped = shipped_model_dir(str(model or "si_lm"))
+        if not (shipped / "config.json").is_file():
+            raise CheckpointError(f"no shipped model at {shipped} in this checkout; pass --model RUN_OR_CHECKPOINT")
+        return shipped
     if not path.exists():
         raise FileNotFoundError(f"model not found: {model} (give a checkpoint, run folder or exported model, "
                                 f"or a shipped model: {', '.join(SHIPPED_MODELS)})")
@@ -49,8 +50,6 @@ class Inpainter:
     def __init__(self, model: str | Path | None = None, device: str = "cpu", amp: str = "auto",
                  allowed_kinds: tuple[str, ...] = ("si", "stn"), max_batch: int = 32) -> None:
         path = model_path(model)
-        if (model is None or str(model) in SHIPPED_MODELS) and not (path / "config.json").is_file():
-            raise CheckpointError(f"no shipped model at {path} in this checkout; pass --model RUN_OR_CHECKPOINT")
         self.device = torch.device(device)
         self.g, self.cfg = load_generator(path, map_location=self.device)
         if self.cfg.model.kind not in allowed_kinds:

@@ -181,17 +181,16 @@ def load_spatial_into(method, g_ema: nn.Module, ckpt: Path) -> None:
     model (EMA weights only) G starts from the EMA weights and D starts fresh."""
     from safetensors.torch import load_file
 
-    from stngan.training.checkpoint import CheckpointError, load_strict, read_meta
+    from stngan.training.checkpoint import CheckpointError, ema_weights, load_strict, read_meta, unprefixed
 
     cfg, _ = read_meta(ckpt)
     if cfg.model.kind != "si":
         raise CheckpointError(f"train.init_from {ckpt} holds a {cfg.model.kind!r} model; STN starts from an SI one")
-    ema = {k: v.float() if v.is_floating_point() else v  # exports may be fp16
-           for k, v in load_file(str(ckpt / "model.safetensors")).items()}
+    ema = ema_weights(ckpt)
     if (ckpt / "train.safetensors").is_file():
         train = load_file(str(ckpt / "train.safetensors"))
-        load_strict(method.g.spatial, {k[2:]: v for k, v in train.items() if k.startswith("G.")}, ckpt)
-        load_strict(method.d.spatial, {k[2:]: v for k, v in train.items() if k.startswith("D.")}, ckpt)
+        load_strict(method.g.spatial, unprefixed(train, "G"), ckpt)
+        load_strict(method.d.spatial, unprefixed(train, "D"), ckpt)
     else:
         load_strict(method.g.spatial, ema, ckpt)
     load_strict(g_ema.spatial, ema, ckpt)

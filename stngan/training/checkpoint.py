@@ -52,8 +52,14 @@ def _prefixed(prefix: str, module: nn.Module | None) -> dict[str, torch.Tensor]:
     return {} if module is None else {f"{prefix}.{k}": v for k, v in _state_dict(module).items()}
 
 
-def _unprefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+def unprefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The tensors of one module ("G" or "D") of train.safetensors, keys without the prefix."""
     return {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+
+
+def ema_weights(ckpt: Path) -> dict[str, torch.Tensor]:
+    """The EMA generator weights of a checkpoint or export, as fp32 (exports may be fp16)."""
+    return {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(ckpt / "model.safetensors")).items()}
 
 
 def checkpoint_meta(cfg: ExperimentConfig, step: int) -> dict[str, Any]:
@@ -164,9 +170,9 @@ def load_strict(module: nn.Module, tensors: dict[str, torch.Tensor], source: Pat
 def load_training(ckpt: Path, g: nn.Module, g_ema: nn.Module, d: nn.Module | None) -> dict[str, Any]:
     """Restore G, EMA G and D in place; return the training state (optimisers, step, RNG, best)."""
     tensors = load_file(str(ckpt / "train.safetensors"))
-    load_strict(g, _unprefixed(tensors, "G"), ckpt / "train.safetensors")
+    load_strict(g, unprefixed(tensors, "G"), ckpt / "train.safetensors")
     if d is not None:
-        load_strict(d, _unprefixed(tensors, "D"), ckpt / "train.safetensors")
+        load_strict(d, unprefixed(tensors, "D"), ckpt / "train.safetensors")
     load_strict(g_ema, load_file(str(ckpt / "model.safetensors")), ckpt / "model.safetensors")
     return torch.load(ckpt / "state.pt", map_location="cpu", weights_only=True)
 
@@ -190,8 +196,8 @@ def export_model(path: str | Path, out_dir: str | Path, half: bool = True) -> Pa
 def load_weights_from(ckpt: Path, g: nn.Module, g_ema: nn.Module, d: nn.Module | None) -> None:
     """Warm start (not a resume): G and EMA G from the checkpoint's EMA weights, D from its training
     weights if it has them; optimiser state and step start fresh."""
-    ema = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(ckpt / "model.safetensors")).items()}
+    ema = ema_weights(ckpt)
     load_strict(g, ema, ckpt / "model.safetensors")
     load_strict(g_ema, ema, ckpt / "model.safetensors")
     if d is not None and (ckpt / "train.safetensors").is_file():
-        load_strict(d, _unprefixed(load_file(str(ckpt / "train.safetensors")), "D"), ckpt / "train.safetensors")
+        load_strict(d, unprefixed(load_file(str(ckpt / "train.safetensors")), "D"), ckpt / "train.safetensors")
