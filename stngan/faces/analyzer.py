@@ -12,24 +12,27 @@ from stngan.faces.landmarks import LandmarkPredictor
 
 @dataclass(frozen=True, eq=False)  # eq would compare arrays elementwise
 class Face:
-    """One detected face: its box and (68, 2) float32 landmarks, both in frame pixel coordinates."""
+    """One detected face: its box, (68, 2) float32 landmarks and the detector's (5, 2) points if it gives
+    them (see :class:`~stngan.faces.detect.Detection`), all in frame pixel coordinates."""
 
     box: Box
     landmarks: np.ndarray
+    points: np.ndarray | None = None
 
 
 class FaceAnalyzer:
     """Detects faces and predicts their landmarks; models load lazily on first :meth:`analyze`.
 
-    ``detector_kind``, ``upsample`` and ``min_score`` configure a new :class:`FaceDetector`; alternatively
-    pass ``detector`` / ``predictor`` to share already-loaded models (the three settings are then ignored).
+    ``detector_kind``, ``upsample``, ``min_score`` and ``min_face`` configure a new :class:`FaceDetector`; alternatively
+    pass ``detector`` / ``predictor`` to share already-loaded models (the four settings are then ignored).
     """
 
     def __init__(self, detector_kind: DetectorKind = "hog", upsample: int = 1, *, min_score: float | None = None,
-                 detector: FaceDetector | None = None, predictor: LandmarkPredictor | None = None) -> None:
-        self.detector = detector if detector is not None else FaceDetector(detector_kind, upsample, min_score)
+                 min_face: int = 20, detector: FaceDetector | None = None,
+                 predictor: LandmarkPredictor | None = None) -> None:
+        self.detector = detector if detector is not None else FaceDetector(detector_kind, upsample, min_score, min_face)
         self.predictor = predictor if predictor is not None else LandmarkPredictor()
 
     def analyze(self, img: np.ndarray) -> list[Face]:
         """All faces in an (H, W, 3) uint8 RGB image, largest box first; no face gives an empty list."""
-        return [Face(box, self.predictor.predict(img, box)) for box in self.detector.detect(img)]
+        return [Face(d.box, self.predictor.predict(img, d.box), d.points) for d in self.detector.detect_with_points(img)]

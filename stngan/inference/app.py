@@ -15,11 +15,14 @@ from tqdm import tqdm
 
 from stngan.faces.image_io import load_image, save_png_atomic
 from stngan.inference.control import LandmarkControl
-from stngan.inference.frames import AnonymizeOptions, Anonymizer, FrameInpainter
+from stngan.inference.continuity import complete_tracks
+from stngan.inference.frames import AnonymizeOptions, AnonymizeStats, Anonymizer, FaceFinder, FrameInpainter, mask_frame
 from stngan.inference.inpainter import Inpainter
-from stngan.inference.sidecar import Sidecar, SidecarError, sidecar_path_for
+from stngan.inference.shots import ShotCutDetector
+from stngan.inference.sidecar import SUFFIX as SIDECAR_SUFFIX
+from stngan.inference.sidecar import FrameRecord, Sidecar, SidecarError, sidecar_path_for
+from stngan.media.errors import MediaError
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".gif"}
 
 
@@ -27,18 +30,6 @@ VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".gif"}
 class VideoOptions:
     mode: str = "lossy"  # lossy (H.264 yuv420p) | lossless (FFV1 .mkv / libx264rgb)
     crf: int = 18
-
-
-def media_kind(path: Path) -> str:
-    if path.is_dir():
-        return "folder"
-    suffix = path.suffix.lower()
-    if suffix in IMAGE_SUFFIXES:
-        return "image"
-    if suffix in VIDEO_SUFFIXES:
-        return "video"
-    raise ValueError(f"{path}: unsupported file type {suffix!r} (images: {', '.join(sorted(IMAGE_SUFFIXES))}; "
-                     f"videos: {', '.join(sorted(VIDEO_SUFFIXES))})")
 
 
 def _image_output(path: Path) -> Path:
@@ -49,38 +40,82 @@ def _image_output(path: Path) -> Path:
 
 # ---------------------------------------------------------------- anonymize
 
-def anonymize_image(src: Path, dst: Path, options: AnonymizeOptions) -> dict:
+def anonymize_image(src: Path, dst: Path, options: AnonymizeOptions, review: Path | None = None) -> dict:
     img = load_image(src)
     anonymizer = Anonymizer(options)
     masked, record = anonymizer.process(img, 0)
     sidecar = Sidecar({"name": src.name, "kind": "image", "width": img.shape[1], "height": img.shape[0],
-                       "frame_count": 1}, _style(options), [record], anonymizer.stats.to_dict())
+                       "frame_count": 1, "rotation": 0}, _style(options), [record], anonymizer.stats.to_dict())
     save_png_atomic(_image_output(dst), masked)
     sidecar.save(sidecar_path_for(dst))
+    _write_review(src, sidecar, review)
     return sidecar.stats
 
 
-def anonymize_video(src: Path, dst: Path, options: AnonymizeOptions, video: VideoOptions, progress: bool) -> dict:
-    from stngan.media import VideoReader, VideoWriter
+def find_faces_in_video(src: Path, options: AnonymizeOptions, progress: bool) -> tuple[dict, int, list[int], int]:
+    """First pass: the detected faces per frame (display orientation), frame count, shot cuts, rotation."""
+    from stngan.media import VideoReader, to_display
 
-    anonymizer = Anonymizer(options)
+    finder, cuts_detector = FaceFinder(options), ShotCutDetector()
+    detected, cuts, since_detection, n = {}, [], options.detect_every, 0
+    with VideoReader(src) as reader:
+        rotation = reader.rotation if reader.rotation % 90 == 0 else 0
+        for frame in _progress(reader, reader.frame_count, f"find faces {src.name}", progress):
+            image = to_display(frame.image, rotation)
+            n += 1
+            if cuts_detector.is_cut(image):
+                cuts.append(frame.index)
+                finder.new_shot()
+                since_detection = options.detect_every
+            if since_detection >= options.detect_every:
+                since_detection = 0
+                faces = finder.find(image, frame.index)
+                if faces:
+                    detected[frame.index] = faces
+            since_detection += 1
+    return detected, n, cuts, rotation
+
+
+def anonymize_video(src: Path, dst: Path, options: AnonymizeOptions, video: VideoOptions, progress: bool,
+                    review: Path | None = None) -> dict:
+    """Two passes over the file: find faces (and shot cuts), complete the tracks both ways, then mask + encode."""
+    from stngan.media import VideoReader, VideoWriter, from_display, to_display
+
+    detected, n, cuts, rotation = find_faces_in_video(src, options, progress)
+    faces = complete_tracks(detected, n, cuts, options.hold, options.max_gap)
+    stats = AnonymizeStats(tracks=len({f.track for fs in detected.values() for f in fs}), cuts=len(cuts))
     records = []
     with VideoReader(src) as reader, VideoWriter(dst, like=reader, mode=video.mode, crf=video.crf) as writer:
-        for frame in _progress(reader, reader.frame_count, f"anonymize {src.name}", progress):
-            masked, record = anonymizer.process(frame.image, frame.index)
-            writer.write(masked, frame)
-            if record.faces:
-                records.append(record)
+        for frame in _progress(reader, reader.frame_count, f"mask {src.name}", progress):
+            face_records = faces.get(frame.index, [])
+            stats.add(face_records)
+            masked = mask_frame(to_display(frame.image, rotation), face_records, options.fill)
+            writer.write(np.ascontiguousarray(from_display(masked, rotation)), frame)
+            if face_records:
+                records.append(FrameRecord(frame.index, face_records))
+        if stats.frames != n:
+            raise MediaError(src, f"decoded {n} frames in the first pass but {stats.frames} in the second")
         width, height = writer.size  # lossy H.264 pads odd sizes by one edge row/column: describe the output
-        source = {"name": src.name, "kind": "video", "width": width, "height": height,
-                  "frame_count": anonymizer.stats.frames}
-        sidecar = Sidecar(source, _style(options), records, anonymizer.stats.to_dict())
+        if rotation % 180:
+            width, height = height, width
+        source = {"name": src.name, "kind": "video", "width": width, "height": height, "frame_count": n,
+                  "rotation": rotation}
+        sidecar = Sidecar(source, _style(options), records, stats.to_dict())
         sidecar.save(sidecar_path_for(dst))
+    _write_review(src, sidecar, review)
     return sidecar.stats
+
+
+def _write_review(src: Path, sidecar: Sidecar, review: Path | None) -> None:
+    if review is not None:
+        from stngan.inference.review import write_review
+
+        write_review(src, sidecar, review)
 
 
 def _style(options: AnonymizeOptions) -> dict:
-    return {"shape": "circles", "fill": list(options.fill), "detector": options.detector}
+    return {"shape": "circles", "fill": list(options.fill), "detector": options.detector,
+            "detect_every": options.detect_every, "hold": options.hold, "max_gap": options.max_gap}
 
 
 # ---------------------------------------------------------------- inpaint
@@ -106,22 +141,26 @@ def inpaint_image(src: Path, dst: Path, inpainter: Inpainter, sidecar: Path | No
 def inpaint_video(src: Path, dst: Path, inpainter: Inpainter, sidecar: Path | None, control: LandmarkControl,
                   video: VideoOptions, progress: bool, batch_frames: int = 0) -> dict:
     """Inpaint a video; `batch_frames` consecutive frames share one model call (0: 16 on CUDA, else 1)."""
-    from stngan.media import VideoReader, VideoWriter
+    from stngan.media import VideoReader, VideoWriter, from_display, to_display
 
     sc = _load_sidecar(src, sidecar)
     batch_frames = batch_frames or (16 if inpainter.device.type == "cuda" else 1)
+    rotation = int(sc.source.get("rotation", 0))
     frames = 0
     with VideoReader(src) as reader:
-        sc.check_matches(reader.width, reader.height, reader.frame_count if reader.frame_count_exact else None,
-                         src.name)
+        if (reader.rotation if reader.rotation % 90 == 0 else 0) != rotation:
+            raise SidecarError(f"sidecar is for a video displayed at rotation {rotation}, but {src.name} has "
+                               f"rotation {reader.rotation}")
+        width, height = (reader.height, reader.width) if rotation % 180 else (reader.width, reader.height)
+        sc.check_matches(width, height, reader.frame_count if reader.frame_count_exact else None, src.name)
         worker = FrameInpainter(inpainter, sc, control)
         with VideoWriter(dst, like=reader, mode=video.mode, crf=video.crf) as writer:
             pending = []  # at most batch_frames decoded frames are held: memory stays bounded
 
             def flush() -> None:
-                outs = worker.process_batch([(f.image, f.index) for f in pending])
+                outs = worker.process_batch([(to_display(f.image, rotation), f.index) for f in pending])
                 for f, out in zip(pending, outs):
-                    writer.write(out, f)
+                    writer.write(np.ascontiguousarray(from_display(out, rotation)), f)
                 pending.clear()
 
             for frame in _progress(reader, reader.frame_count, f"inpaint {src.name}", progress):
@@ -138,31 +177,76 @@ def inpaint_video(src: Path, dst: Path, inpainter: Inpainter, sidecar: Path | No
 
 # ---------------------------------------------------------------- dispatch
 
+def image_suffixes() -> set[str]:
+    """Every file suffix Pillow can open, except those handled as video (animated GIF)."""
+    from PIL import Image
+
+    return {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN} - VIDEO_SUFFIXES
+
+
+def media_kind(path: Path) -> str:
+    if path.is_dir():
+        return "folder"
+    suffix = path.suffix.lower()
+    if suffix in VIDEO_SUFFIXES:
+        return "video"
+    if suffix in image_suffixes():
+        return "image"
+    raise ValueError(f"{path}: unsupported file type {suffix!r} (videos: {', '.join(sorted(VIDEO_SUFFIXES))}; "
+                     f"images: any format Pillow reads)")
+
+
+def output_for(path: Path, dst: Path) -> Path:
+    """Where one input file's output goes: images as PNG, videos under their own name."""
+    return dst.with_suffix(".png") if media_kind(path) == "image" else dst
+
+
+def check_output(src: Path, dst: Path, overwrite: bool) -> None:
+    """Refuse (one line) an output that would replace the input or its sidecar, or an existing output."""
+    s, d = src.resolve(), dst.resolve()
+    if d == s or d == sidecar_path_for(s) or sidecar_path_for(d) == s:
+        raise ValueError(f"{dst}: the output would replace the input {src}; choose another output path")
+    if src.is_dir() and (d == s or s in d.parents):
+        raise ValueError(f"{dst}: the output folder is inside the input folder {src}; choose one outside it")
+    if src.is_dir() and (s == d or d in s.parents):
+        raise ValueError(f"{dst}: the input folder {src} is inside the output folder; choose another output folder")
+    if not src.is_dir() and not overwrite and (dst.exists() or sidecar_path_for(dst).exists()):
+        raise ValueError(f"{dst} already exists; pass --overwrite to replace it")
+
+
 def run_on_path(src: Path, dst: Path, on_image: Callable[[Path, Path], dict],
-                on_video: Callable[[Path, Path], dict], progress: bool = True) -> dict:
-    """Apply to an image, a video, or every image/video of a folder (mirrored into dst)."""
-    kind = media_kind(src)
+                on_video: Callable[[Path, Path], dict], progress: bool = True, overwrite: bool = False) -> dict:
+    """Apply to an image, a video, or every image/video of a folder (mirrored into dst).
+
+    In a folder, one file's bad input does not stop the others: the totals' ``not_processed`` lists every
+    file left out with its one-line reason (an unsupported type, an existing output without ``overwrite``,
+    an unreadable file).
+    """
     if not src.exists():
         raise FileNotFoundError(f"input not found: {src}")
-    if kind == "image":
-        return on_image(src, dst)
-    if kind == "video":
-        return on_video(src, dst)
+    kind = media_kind(src)
+    if kind != "folder":
+        check_output(src, dst, overwrite)
+        return on_image(src, dst) if kind == "image" else on_video(src, dst)
+    check_output(src, dst, overwrite)
     totals: dict[str, int] = {}
-    files = sorted(p for p in src.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES
-                   and not p.name.endswith(".stngan.json"))
+    not_processed: list[tuple[str, str]] = []
+    files = sorted(p for p in src.rglob("*") if p.is_file() and not p.name.endswith(SIDECAR_SUFFIX))
     for path in _progress(files, len(files), f"{src.name}/", progress):
-        rel = path.relative_to(src)
-        out = dst / rel
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if media_kind(path) == "image":
-            stats = on_image(path, out.with_suffix(".png"))
-        else:
-            stats = on_video(path, out)
+        rel = str(path.relative_to(src))
+        try:
+            out = output_for(path, dst / rel)
+            check_output(path, out, overwrite)
+            out.parent.mkdir(parents=True, exist_ok=True)
+            stats = on_image(path, out) if media_kind(path) == "image" else on_video(path, out)
+        except (ValueError, OSError) as e:  # user-facing errors are ValueErrors (module errors) or OSErrors
+            not_processed.append((rel, str(e).replace(str(path), "").lstrip(": ") or e.__class__.__name__))
+            continue
         for k, v in stats.items():
             if isinstance(v, (int, np.integer)):
                 totals[k] = totals.get(k, 0) + int(v)
-    totals["files"] = len(files)
+    totals["files"] = len(files) - len(not_processed)
+    totals["not_processed"] = not_processed  # type: ignore[assignment]
     return totals
 
 

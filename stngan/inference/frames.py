@@ -1,11 +1,13 @@
 """Per-frame work of the two application commands, independent of how frames are read and written.
 
-- ``Anonymizer.process(frame, index)``: detect → landmarks → track → privacy mask → masked frame + record.
+- ``FaceFinder.find(frame, index)``: detect → landmarks → track → mask rule → the frame's face records;
+  ``Anonymizer.process(frame, index)`` also masks the frame (images; videos add continuity first).
 - ``FrameInpainter.process(frame, index)``: the sidecar's faces of that frame → crops → model → paste
   (``process_batch`` does several frames in one model call: batching across frames on a GPU).
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 import cv2
@@ -14,21 +16,34 @@ import numpy as np
 from stngan.faces.analyzer import Face, FaceAnalyzer
 from stngan.faces.box import Box
 from stngan.faces.crop import CropTransform
-from stngan.faces.masks import apply_mask, mask_geometry, rasterize
+from stngan.faces.fallback import face_mask
+from stngan.faces.masks import apply_mask, rasterize
 from stngan.inference.control import LandmarkControl
 from stngan.inference.crops import paste, prepare_crop
 from stngan.inference.inpainter import Inpainter
-from stngan.inference.sidecar import FaceRecord, FrameRecord, Sidecar
+from stngan.inference.sidecar import FACE_ORIGINS, MASK_RULES, FaceRecord, FrameRecord, Sidecar
 from stngan.inference.tracking import IouTracker, smooth_boxes
 
 
 @dataclass
 class AnonymizeOptions:
-    detector: str = "hog"
-    upsample: int = 1
+    detector: str = "mtcnn"
+    upsample: int = 1  # dlib detectors only
     fill: tuple[int, int, int] = (0, 0, 0)
-    min_face: int = 20  # faces with a box side below this (px) are left alone and counted
+    min_face: int = 20  # smallest face (box side, px) the detector looks for; every face found is masked
     max_res: int = 0  # detect on a copy whose long side is at most this (0 = full resolution)
+    detect_every: int = 1  # videos: run the detector on every n-th frame (and at every shot cut)
+    hold: int = 5  # videos: frames a mask is kept before a track's first / after its last detection
+    max_gap: int = 10  # videos: longest run of frames without detection bridged by interpolation
+
+    def __post_init__(self) -> None:
+        for name, low in (("min_face", 12), ("max_res", 0), ("detect_every", 1), ("hold", 0), ("max_gap", 0)):
+            value = getattr(self, name)
+            if int(value) != value or value < low:
+                raise ValueError(f"{name.replace('_', '-')} must be an integer >= {low}, got {value!r}")
+        if self.max_gap < self.detect_every - 1:
+            raise ValueError(f"max-gap ({self.max_gap}) must be at least detect-every - 1 ({self.detect_every - 1}), "
+                             f"or tracks break between detections")
 
 
 @dataclass
@@ -36,20 +51,33 @@ class AnonymizeStats:
     frames: int = 0
     frames_with_faces: int = 0
     faces: int = 0
-    skipped_tiny: int = 0
-    tracks: set[int] = field(default_factory=set)
+    tracks: int = 0
+    cuts: int = 0
+    origins: Counter = field(default_factory=Counter)
+    rules: Counter = field(default_factory=Counter)
+
+    def add(self, records: list[FaceRecord]) -> None:
+        self.frames += 1
+        self.frames_with_faces += bool(records)
+        self.faces += len(records)
+        self.origins.update(r.origin for r in records)
+        self.rules.update(r.rule for r in records)
 
     def to_dict(self) -> dict:
-        return {"frames": self.frames, "frames_with_faces": self.frames_with_faces, "faces": self.faces,
-                "skipped_tiny": self.skipped_tiny, "tracks": len(self.tracks)}
+        return {"frames": self.frames, "frames_with_faces": self.frames_with_faces,
+                "frames_without_faces": self.frames - self.frames_with_faces, "faces": self.faces,
+                "tracks": self.tracks, "cuts": self.cuts,
+                **{f"faces_{o}": self.origins[o] for o in FACE_ORIGINS},
+                **{f"rule_{r}": self.rules[r] for r in MASK_RULES}}
 
 
-class Anonymizer:
-    def __init__(self, options: AnonymizeOptions | None = None) -> None:
-        self.options = options or AnonymizeOptions()
-        self.analyzer = FaceAnalyzer(self.options.detector, self.options.upsample)
-        self.tracker = IouTracker()
-        self.stats = AnonymizeStats()
+class FaceFinder:
+    """Detection → landmarks → mask rule for one frame (display orientation), with track ids per shot."""
+
+    def __init__(self, options: AnonymizeOptions) -> None:
+        self.options = options
+        self.analyzer = FaceAnalyzer(options.detector, options.upsample, min_face=options.min_face)
+        self.tracker = IouTracker(max_gap=options.max_gap)
 
     def _faces(self, frame: np.ndarray) -> list[Face]:
         """Faces at full resolution; detection on a downscaled copy when max_res caps it."""
@@ -59,28 +87,55 @@ class Anonymizer:
             return self.analyzer.analyze(frame)
         s = cap / max(h, w)
         small = cv2.resize(frame, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+
         def up(e: float) -> float:  # pixel centres sit at integers: scale about the -0.5 edge
             return (e + 0.5) / s - 0.5
 
-        boxes = [Box(up(b.left), up(b.top), up(b.right), up(b.bottom), b.score)
-                 for b in self.analyzer.detector.detect(small)]
-        return [Face(b, self.analyzer.predictor.predict(frame, b)) for b in boxes]
+        faces = []
+        for d in self.analyzer.detector.detect_with_points(small):
+            b = Box(up(d.box.left), up(d.box.top), up(d.box.right), up(d.box.bottom), d.box.score)
+            points = None if d.points is None else (d.points + 0.5) / s - 0.5
+            faces.append(Face(b, self.analyzer.predictor.predict(frame, b), points))
+        return faces
+
+    def new_shot(self) -> None:
+        """Forget live tracks: the next faces start new tracks (a shot cut)."""
+        self.tracker.end_all()
+
+    def find(self, frame: np.ndarray, index: int) -> list[FaceRecord]:
+        """The faces detected in an (H, W, 3) uint8 frame, each with its track id, mask and rule."""
+        frame = np.ascontiguousarray(frame)
+        faces = self._faces(frame)
+        ids = self.tracker.update(index, [f.box for f in faces])
+        records = []
+        for track, f in zip(ids, faces):
+            fm = face_mask(f.box, f.landmarks, f.points)
+            records.append(FaceRecord(track, f.box, fm.landmarks, fm.geometry, fm.rule, "detected"))
+        return records
+
+
+class Anonymizer:
+    """One image: faces found and masked (videos go through :func:`stngan.inference.app.anonymize_video`,
+    which adds the frames between and around detections, see :mod:`stngan.inference.continuity`)."""
+
+    def __init__(self, options: AnonymizeOptions | None = None) -> None:
+        self.options = options or AnonymizeOptions()
+        self.finder = FaceFinder(self.options)
+        self.stats = AnonymizeStats()
 
     def process(self, frame: np.ndarray, index: int) -> tuple[np.ndarray, FrameRecord]:
         """(H, W, 3) uint8 frame → (masked frame, record of its faces)."""
-        faces = self._faces(frame)
-        kept = [f for f in faces if min(f.box.width, f.box.height) >= self.options.min_face]
-        self.stats.frames += 1
-        self.stats.skipped_tiny += len(faces) - len(kept)
-        ids = self.tracker.update(index, [f.box for f in kept])
-        records = [FaceRecord(t, f.box, f.landmarks, mask_geometry(f.landmarks)) for t, f in zip(ids, kept)]
-        masked = frame
-        if records:
-            self.stats.frames_with_faces += 1
-            self.stats.faces += len(records)
-            self.stats.tracks.update(ids)
-            masked = apply_mask(frame, mask_union(records, frame.shape[:2]), self.options.fill)
-        return masked, FrameRecord(index, records)
+        records = self.finder.find(frame, index)
+        self.stats.add(records)
+        self.stats.tracks = len({r.track for r in records})
+        return mask_frame(frame, records, self.options.fill), FrameRecord(index, records)
+
+
+def mask_frame(frame: np.ndarray, records: list[FaceRecord], fill: tuple[int, int, int]) -> np.ndarray:
+    """The frame with every record's circles filled (the frame itself when there is none)."""
+    if not records:
+        return frame
+    return apply_mask(frame, mask_union(records, frame.shape[:2]), fill)
 
 
 def smoothed_transforms(sidecar: Sidecar, pad: float, size: int, radius: int = 2) -> dict[tuple[int, int], CropTransform]:

@@ -1,8 +1,13 @@
-"""The anonymisation sidecar: per frame and per face, track id, box, 68 landmarks and the exact mask.
+"""The anonymisation sidecar: per frame and per face, track id, box, landmarks, the exact mask and how it was made.
 
 `stngan anonymize` writes it next to its output (``OUTPUT.stngan.json``); `stngan inpaint` reads it to
 rebuild exactly the same masks without detecting faces on masked frames (which fails). JSON, versioned,
-written atomically. Coordinates are frame pixels with pixel centres at integers.
+written atomically. Coordinates are pixels of the frame *as displayed* (``source.rotation`` is the
+counter-clockwise display rotation that was applied to stored frames) with pixel centres at integers.
+
+Per face, ``rule`` says which landmarks made the mask (MASK_RULES) and ``origin`` whether the face was
+detected in that frame or carried there from the frames around it (FACE_ORIGINS). Version 1 files (no
+rule/origin/rotation) still load: their faces are "lm68"/"detected", rotation 0.
 """
 from __future__ import annotations
 
@@ -18,7 +23,13 @@ from stngan.faces.box import Box
 from stngan.faces.masks import MaskGeometry
 
 FORMAT = "stngan-sidecar"
-VERSION = 1
+VERSION = 2
+# lm68: circles from the 68 landmarks; lm68+lm5: those plus circles from the detector's 5 points where the
+# 68-point fit missed one of them; lm5: from the 5 points only (68-point fit unreliable: profile, tiny,
+# occluded); box: from the box geometry alone (no usable points)
+MASK_RULES = ("lm68", "lm68+lm5", "lm5", "box")
+# detected in this frame; interpolated between two detections of its track; held past a track's end/start
+FACE_ORIGINS = ("detected", "interpolated", "held")
 SUFFIX = ".stngan.json"
 
 
@@ -30,11 +41,19 @@ class SidecarError(ValueError):
 class FaceRecord:
     track: int
     box: Box
-    landmarks: np.ndarray  # (68, 2) float32, frame coordinates
+    landmarks: np.ndarray  # (68, 2) float32, frame coordinates (for lm5/box rules: a template fitted to the face)
     mask: MaskGeometry  # frame coordinates
+    rule: str = "lm68"  # one of MASK_RULES
+    origin: str = "detected"  # one of FACE_ORIGINS
+
+    def __post_init__(self) -> None:
+        if self.rule not in MASK_RULES:
+            raise SidecarError(f"unknown mask rule {self.rule!r}; expected one of {', '.join(MASK_RULES)}")
+        if self.origin not in FACE_ORIGINS:
+            raise SidecarError(f"unknown face origin {self.origin!r}; expected one of {', '.join(FACE_ORIGINS)}")
 
     def to_dict(self) -> dict:
-        return {"track": self.track, "box": self.box.to_dict(),
+        return {"track": self.track, "box": self.box.to_dict(), "rule": self.rule, "origin": self.origin,
                 "landmarks": np.round(self.landmarks.astype(np.float64), 3).tolist(), **self.mask.to_dict()}
 
     @classmethod
@@ -42,7 +61,8 @@ class FaceRecord:
         lm = np.asarray(d["landmarks"], dtype=np.float32)
         if lm.shape != (68, 2):
             raise SidecarError(f"face landmarks must be 68×2, got {lm.shape}")
-        return cls(int(d["track"]), Box.from_dict(d["box"]), lm, MaskGeometry.from_dict(d))
+        return cls(int(d["track"]), Box.from_dict(d["box"]), lm, MaskGeometry.from_dict(d),
+                   str(d.get("rule", "lm68")), str(d.get("origin", "detected")))
 
 
 @dataclass
@@ -62,7 +82,7 @@ class FrameRecord:
 class Sidecar:
     """Everything `inpaint` needs to redo the masks of one anonymised image or video."""
 
-    source: dict  # name, kind (image|video), width, height, frame_count
+    source: dict  # name, kind (image|video), width, height (as displayed), frame_count, rotation
     mask_style: dict  # shape, fill (RGB), jitter
     frames: list[FrameRecord] = field(default_factory=list)
     stats: dict = field(default_factory=dict)

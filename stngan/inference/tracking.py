@@ -4,8 +4,9 @@ Association: each frame's detections are matched to live tracks by IoU (greedy, 
 IoU ≥ `min_iou`); unmatched detections start new tracks; a track not seen for more than `max_gap`
 frames ends. Ids are never reused.
 
-Smoothing is for the *crop* only (so crops do not jitter between frames); the privacy masks always
-come from each frame's own landmarks, so smoothing can never move a mask off a face.
+Smoothing is for the *crop* only (so crops do not jitter between frames); a detected face's privacy mask
+comes from that frame's own landmarks, so smoothing can never move a mask off a face (masks between
+detections: :mod:`stngan.inference.continuity`).
 """
 from __future__ import annotations
 
@@ -38,6 +39,10 @@ class IouTracker:
     max_gap: int = 10
     _live: list[_Live] = field(default_factory=list)
     _next_id: int = 0
+
+    def end_all(self) -> None:
+        """End every live track (a shot cut): later boxes start new tracks; ids stay unique."""
+        self._live.clear()
 
     def update(self, frame_index: int, boxes: list[Box]) -> list[int]:
         """Track ids for `boxes` (same order) detected in frame `frame_index`."""
