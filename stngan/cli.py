@@ -120,8 +120,10 @@ def _rgb(value: str) -> tuple[int, int, int]:
 @cli.command()
 @click.argument("input_path", type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Output image (.png), video or folder.")
-@click.option("--detector", type=click.Choice(["mtcnn", "hog", "cnn"]), default="mtcnn", show_default=True,
-              help="Face detector: MTCNN (frontal to profile, small faces), dlib HOG (frontal) or dlib CNN (slow).")
+@click.option("--detector", type=click.Choice(["mtcnn+blazeface", "mtcnn", "blazeface", "hog", "cnn"]),
+              default="mtcnn+blazeface", show_default=True,
+              help="Face detector: MTCNN (small faces) + BlazeFace (profiles, occlusion), either alone, dlib HOG "
+                   "(frontal only) or dlib CNN (slow). docs/DETECTION.md compares them.")
 @click.option("--min-face", default=20, show_default=True, type=click.IntRange(min=12),
               help="Smallest face to look for (box side, px); smaller costs time. Every face found is masked.")
 @click.option("--upsample", default=1, show_default=True, help="dlib detectors: upsampling (1 finds faces down to ~40 px).")

@@ -1,4 +1,8 @@
-"""Face detection: MTCNN (frontal to profile, down to ~20 px, 5 points), dlib HOG or dlib's CNN.
+"""Face detection: MTCNN + BlazeFace (anonymize's default), either alone, dlib HOG or dlib's CNN.
+
+MTCNN finds small faces (down to ~20 px) from frontal to three-quarter view; BlazeFace (full range) finds
+profiles and partly covered faces MTCNN misses, but not faces much below 1/20 of the frame's long side.
+Their union is what `stngan anonymize` runs (measurements: docs/DETECTION.md).
 
 Every detector's boxes are returned in dlib's HOG box convention (roughly brows to chin, square), the
 convention the 68-point predictor and the crops of training data use, so downstream code never needs to
@@ -17,16 +21,21 @@ from stngan.faces.box import Box
 from stngan.faces.image_io import ensure_rgb_uint8
 from stngan.weights import require
 
-DetectorKind = Literal["mtcnn", "hog", "cnn"]
-DETECTOR_KINDS = ("mtcnn", "hog", "cnn")
+DetectorKind = Literal["mtcnn+blazeface", "mtcnn", "blazeface", "hog", "cnn"]
+DETECTOR_KINDS = ("mtcnn+blazeface", "mtcnn", "blazeface", "hog", "cnn")
 # Minimum detector score kept by default. Missing a face publishes it unmasked, while a false face only
 # costs a mask on background, so no detector is made stricter than its authors' own operating point
 # (HOG: SVM margin 0, CNN: 0; MTCNN: its stage thresholds 0.6/0.7/0.7, then every O-Net survivor).
-DEFAULT_MIN_SCORE = {"mtcnn": 0.0, "hog": 0.0, "cnn": 0.0}
+# (BlazeFace: MediaPipe's 0.5).
+DEFAULT_MIN_SCORE = {"mtcnn+blazeface": 0.0, "mtcnn": 0.0, "blazeface": 0.5, "hog": 0.0, "cnn": 0.0}
 MTCNN_THRESHOLDS = (0.6, 0.7, 0.7)
 # dlib box from an MTCNN box: centre shift (x, y) and size (w, h) in units of the MTCNN box's w and h; the
 # medians over 166 NBA head shots found by both (spread: 0.05 / 0.03 / 0.09 / 0.07)
 MTCNN_TO_DLIB = (-0.019, 0.048, 1.122, 0.849)
+# the same for BlazeFace full range (163 faces; spread 0.03 / 0.04 / 0.08 / 0.08)
+BLAZEFACE_TO_DLIB = (-0.015, 0.0, 0.971, 0.973)
+MERGE_IOU = 0.3  # a BlazeFace box overlapping an MTCNN box this much is the same face
+MOUTH_HALF_WIDTH = 0.5  # BlazeFace gives the mouth centre: corners at ± this × the eye distance (frontal: 1.0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,17 +47,40 @@ class Detection:
     points: np.ndarray | None = None
 
 
-def mtcnn_box_to_dlib(x1: float, y1: float, x2: float, y2: float, score: float) -> Box:
+def to_dlib_box(x1: float, y1: float, x2: float, y2: float, score: float,
+                mapping: tuple[float, float, float, float]) -> Box:
+    """A detector's box in dlib's convention, by that detector's measured (dx, dy, sw, sh) mapping."""
     w, h = x2 - x1, y2 - y1
-    dx, dy, sw, sh = MTCNN_TO_DLIB
+    dx, dy, sw, sh = mapping
     cx, cy = (x1 + x2) / 2 + dx * w, (y1 + y2) / 2 + dy * h
     return Box(cx - sw * w / 2, cy - sh * h / 2, cx + sw * w / 2, cy + sh * h / 2, score)
+
+
+def blazeface_points(keypoints: np.ndarray, box: Box) -> np.ndarray:
+    """(5, 2) points from BlazeFace's 6 keypoints: eyes and nose as given, mouth corners either side of its
+    centre along the eye line (half the eye distance, at least 0.12 box widths for profiles)."""
+    k = np.asarray(keypoints, np.float64)
+    eye_line = k[1] - k[0]
+    distance = float(np.linalg.norm(eye_line))
+    direction = eye_line / distance if distance > 1e-6 else np.array([1.0, 0.0])
+    half = max(MOUTH_HALF_WIDTH * distance, 0.12 * box.width)
+    return np.stack([k[0], k[1], k[2], k[3] - half * direction, k[3] + half * direction]).astype(np.float32)
+
+
+def _overlaps(box: Box, others: list[Detection]) -> bool:
+    from stngan.inference.tracking import iou
+
+    cx, cy = box.center
+    return any(iou(box, o.box) >= MERGE_IOU or (o.box.left <= cx <= o.box.right and o.box.top <= cy <= o.box.bottom)
+               for o in others)
 
 
 class FaceDetector:
     """Finds faces in RGB images; the model is loaded on first use and cached on the instance.
 
-    ``kind="mtcnn"`` (`stngan anonymize`'s default) is the MTCNN cascade (facenet-pytorch's weights): it finds faces from
+    ``kind="mtcnn+blazeface"`` (`stngan anonymize`'s default) is the union of the next two (a BlazeFace box
+    overlapping an MTCNN box is dropped as the same face). ``kind="blazeface"``: MediaPipe's full- and short-range
+    BlazeFace models (any pose, fast, faces above ~1/20 of the long side). ``kind="mtcnn"`` is the MTCNN cascade (facenet-pytorch's weights): it finds faces from
     frontal to near profile, dim or partly covered, down to ``min_face`` px (box side; cost grows as
     ``min_face`` shrinks). ``kind="hog"`` is dlib's frontal HOG detector (the paper's, fast, frontal only,
     ~80 px at ``upsample=0``, ~40 px at 1; this class's default, used to prepare training data);
@@ -77,12 +109,22 @@ class FaceDetector:
             elif self.kind == "cnn":
                 self._model = dlib.cnn_face_detection_model_v1(str(require("dlib_cnn_detector")))
             else:
-                for net in ("pnet", "rnet", "onet"):
-                    require(f"mtcnn_{net}")  # one clear line naming the package when it is missing
-                from facenet_pytorch import MTCNN  # heavy import, only when this detector runs
+                self._model = {}
+                if "mtcnn" in self.kind:
+                    for net in ("pnet", "rnet", "onet"):
+                        require(f"mtcnn_{net}")  # one clear line naming the package when it is missing
+                    from facenet_pytorch import MTCNN  # heavy import, only when this detector runs
 
-                self._model = MTCNN(keep_all=True, min_face_size=self.min_face, thresholds=list(MTCNN_THRESHOLDS),
-                                    post_process=False, select_largest=False, device="cpu")
+                    self._model["mtcnn"] = MTCNN(keep_all=True, min_face_size=self.min_face,
+                                                 thresholds=list(MTCNN_THRESHOLDS), post_process=False,
+                                                 select_largest=False, device="cpu")
+                if "blazeface" in self.kind:
+                    from stngan.faces.blazeface import BlazeFace
+
+                    threshold = self.min_score if self.kind == "blazeface" else DEFAULT_MIN_SCORE["blazeface"]
+                    # full range for faces down to ~1/20 of the frame, short range for close-ups (a large
+                    # profile scores 0.27 in full range and 0.58 in short range, tests/data/feat_bw_profile.jpg)
+                    self._model["blazeface"] = [BlazeFace(m, min_score=threshold) for m in ("full", "short")]
         return self._model
 
     def detect(self, img: np.ndarray) -> list[Box]:
@@ -104,7 +146,9 @@ class FaceDetector:
             found = [Detection(Box.from_dlib(d.rect, d.confidence)) for d in model(img, self.upsample)
                      if d.confidence >= self.min_score]
         else:
-            found = self._mtcnn(model, img)
+            found = self._mtcnn(model["mtcnn"], img) if "mtcnn" in model else []
+            if "blazeface" in model:
+                found += [d for d in self._blazeface(model["blazeface"], img) if not _overlaps(d.box, found)]
         return sorted(found, key=lambda d: (-d.box.area, -d.box.score))
 
     def _mtcnn(self, model, img: np.ndarray) -> list[Detection]:
@@ -118,5 +162,15 @@ class FaceDetector:
         for (x1, y1, x2, y2), p, pts in zip(boxes, probs, points):
             # MTCNN_TO_DLIB was measured on these coordinates as returned, so no half-pixel shift here
             if p >= self.min_score and x2 > x1 and y2 > y1:
-                out.append(Detection(mtcnn_box_to_dlib(x1, y1, x2, y2, float(p)), np.asarray(pts, np.float32)))
+                out.append(Detection(to_dlib_box(x1, y1, x2, y2, float(p), MTCNN_TO_DLIB), np.asarray(pts, np.float32)))
+        return out
+
+    @staticmethod
+    def _blazeface(models, img: np.ndarray) -> list[Detection]:
+        out: list[Detection] = []
+        for model in models:
+            for b, keypoints in model.detect(img):
+                box = to_dlib_box(b.left, b.top, b.right, b.bottom, b.score, BLAZEFACE_TO_DLIB)
+                if not _overlaps(box, out):
+                    out.append(Detection(box, blazeface_points(keypoints, box)))
         return out

@@ -7,9 +7,11 @@ Rules (recorded per face in the sidecar, see :data:`stngan.inference.sidecar.MAS
 - ``lm68+lm5``: the fit agrees but one of the detector's points lies outside its circles: both sets of
   circles (the union) are used;
 - ``lm5``: the fit disagrees with the detector's points (profile, tiny, occluded faces): circles around
-  the 5 points only, sized from the face box so that each covers its whole part whatever the pose;
-- ``box``: no usable points (the fit is not even inside the box): the same circles placed by the mean face
-  in the box, a little larger.
+  the 5 points, sized from the face box so that each covers its whole part whatever the pose, plus a
+  *face disc* over the whole inner face (detectors place boxes and points of profiles loosely: on
+  tests/data/feat_bw_profile.jpg BlazeFace's box sits 20 px, a fifth of the face, too low);
+- ``box``: no usable points (the fit is not even inside the box): the face disc and the circles of the
+  mean face placed in the box, a little larger.
 
 Sizes are in units of the face box width ``s`` (dlib convention ≈ the face's width).
 """
@@ -26,6 +28,8 @@ from stngan.faces.template import fit_to_box, fit_to_points, five_points
 AGREE_TOL = 0.15  # max distance between the fit's and the detector's points, in box widths
 EYE_R, NOSE_PAD, MOUTH_PAD = 0.17, 0.08, 0.09  # lm5 circle sizes in box widths (see points5_geometry)
 BOX_EXTRA = 0.05  # the box rule's extra radius, in box widths
+FACE_DISC_RADIUS = 0.75  # face disc: radius in box sides (max of width, height) ...
+FACE_DISC_RAISE = 0.15  # ... centred this many box heights above the box centre (eyes sit in the upper half)
 MIN_RADIUS_PX = 2.0
 
 
@@ -52,6 +56,12 @@ def points5_geometry(points: np.ndarray, box: Box, extra: float = 0.0) -> MaskGe
              0.5 * np.linalg.norm(p[4] - p[3]) + MOUTH_PAD * s]
     centres = [p[0], p[1], nose_c, mouth_c]
     return MaskGeometry(tuple(Circle(c[0], c[1], max(r + extra * s, MIN_RADIUS_PX)) for c, r in zip(centres, radii)))
+
+
+def face_disc(box: Box, extra: float = 0.0) -> Circle:
+    """One disc over a face's eyes, nose and mouth whatever its pose, from its box alone (module doc)."""
+    cx, cy = box.center
+    return Circle(cx, cy - FACE_DISC_RAISE * box.height, (FACE_DISC_RADIUS + extra) * max(box.width, box.height))
 
 
 def covers(geometry: MaskGeometry, points: np.ndarray) -> np.ndarray:
@@ -87,6 +97,10 @@ def face_mask(box: Box, landmarks: np.ndarray | None, points: np.ndarray | None 
         union = MaskGeometry(geometry.circles + points5_geometry(points, box).circles)
         return FaceMask(union, "lm68+lm5", np.asarray(landmarks, np.float32))
     if points is not None:
-        return FaceMask(points5_geometry(points, box), "lm5", fit_to_points(points))
+        return FaceMask(_with_disc(points5_geometry(points, box), box), "lm5", fit_to_points(points))
     template = fit_to_box(box)
-    return FaceMask(points5_geometry(five_points(template), box, BOX_EXTRA), "box", template)
+    return FaceMask(_with_disc(points5_geometry(five_points(template), box, BOX_EXTRA), box, BOX_EXTRA), "box", template)
+
+
+def _with_disc(geometry: MaskGeometry, box: Box, extra: float = 0.0) -> MaskGeometry:
+    return MaskGeometry(geometry.circles + (face_disc(box, extra),))

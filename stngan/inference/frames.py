@@ -27,7 +27,7 @@ from stngan.inference.tracking import IouTracker, smooth_boxes
 
 @dataclass
 class AnonymizeOptions:
-    detector: str = "mtcnn"
+    detector: str = "mtcnn+blazeface"
     upsample: int = 1  # dlib detectors only
     fill: tuple[int, int, int] = (0, 0, 0)
     min_face: int = 20  # smallest face (box side, px) the detector looks for; every face found is masked
