@@ -162,12 +162,14 @@ def anonymize(input_path, output, detector, min_face, upsample, max_res, detect_
 
 
 def _summary(verb: str, output: Path, stats: dict) -> None:
-    """One result line; then every file a folder run left out, with why (exit code 1 if any)."""
-    left_out = stats.pop("not_processed", [])
+    """One result line; then every file a folder run left out, with why (exit code 1 if one failed)."""
+    skipped, failed = stats.pop("skipped", []), stats.pop("failed", [])
     click.echo(f"{verb} -> {output}: " + ", ".join(f"{k} {v}" for k, v in stats.items()))
-    for name, reason in left_out:
-        click.echo(f"not processed: {name}: {reason}", err=True)
-    if left_out:
+    for name, reason in skipped:
+        click.echo(f"skipped: {name}: {reason}", err=True)
+    for name, reason in failed:
+        click.echo(f"failed: {name}: {reason}", err=True)
+    if failed:
         raise SystemExit(1)
 
 

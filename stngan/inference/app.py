@@ -218,9 +218,9 @@ def run_on_path(src: Path, dst: Path, on_image: Callable[[Path, Path], dict],
                 on_video: Callable[[Path, Path], dict], progress: bool = True, overwrite: bool = False) -> dict:
     """Apply to an image, a video, or every image/video of a folder (mirrored into dst).
 
-    In a folder, one file's bad input does not stop the others: the totals' ``not_processed`` lists every
-    file left out with its one-line reason (an unsupported type, an existing output without ``overwrite``,
-    an unreadable file).
+    In a folder, one file's bad input does not stop the others: the totals list every file left out with
+    its one-line reason, under ``skipped`` (not an image or video) or ``failed`` (unreadable, an existing
+    output without ``overwrite``, ...).
     """
     if not src.exists():
         raise FileNotFoundError(f"input not found: {src}")
@@ -230,23 +230,29 @@ def run_on_path(src: Path, dst: Path, on_image: Callable[[Path, Path], dict],
         return on_image(src, dst) if kind == "image" else on_video(src, dst)
     check_output(src, dst, overwrite)
     totals: dict[str, int] = {}
-    not_processed: list[tuple[str, str]] = []
+    skipped: list[tuple[str, str]] = []
+    failed: list[tuple[str, str]] = []
     files = sorted(p for p in src.rglob("*") if p.is_file() and not p.name.endswith(SIDECAR_SUFFIX))
     for path in _progress(files, len(files), f"{src.name}/", progress):
         rel = str(path.relative_to(src))
         try:
+            kind = media_kind(path)
+        except ValueError:
+            skipped.append((rel, "not an image or video this tool reads"))
+            continue
+        try:
             out = output_for(path, dst / rel)
             check_output(path, out, overwrite)
             out.parent.mkdir(parents=True, exist_ok=True)
-            stats = on_image(path, out) if media_kind(path) == "image" else on_video(path, out)
+            stats = on_image(path, out) if kind == "image" else on_video(path, out)
         except (ValueError, OSError) as e:  # user-facing errors are ValueErrors (module errors) or OSErrors
-            not_processed.append((rel, str(e).replace(str(path), "").lstrip(": ") or e.__class__.__name__))
+            failed.append((rel, str(e).replace(str(path), "").lstrip(": ") or e.__class__.__name__))
             continue
         for k, v in stats.items():
             if isinstance(v, (int, np.integer)):
                 totals[k] = totals.get(k, 0) + int(v)
-    totals["files"] = len(files) - len(not_processed)
-    totals["not_processed"] = not_processed  # type: ignore[assignment]
+    totals["files"] = len(files) - len(skipped) - len(failed)
+    totals["skipped"], totals["failed"] = skipped, failed  # type: ignore[assignment]
     return totals
 
 
