@@ -33,6 +33,9 @@ class FaceAnalyzer:
         self.detector = detector if detector is not None else FaceDetector(detector_kind, upsample, min_score, min_face)
         self.predictor = predictor if predictor is not None else LandmarkPredictor()
 
-    def analyze(self, img: np.ndarray) -> list[Face]:
-        """All faces in an (H, W, 3) uint8 RGB image, largest box first; no face gives an empty list."""
-        return [Face(d.box, self.predictor.predict(img, d.box), d.points) for d in self.detector.detect_with_points(img)]
+    def analyze(self, img: np.ndarray, *, fast_only: bool = False) -> list[Face]:
+        """All faces in an (H, W, 3) uint8 RGB image, largest box first; no face gives an empty list.
+
+        ``fast_only``: see :meth:`FaceDetector.detect_with_points`."""
+        return [Face(d.box, self.predictor.predict(img, d.box), d.points)
+                for d in self.detector.detect_with_points(img, fast_only=fast_only)]

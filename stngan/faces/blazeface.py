@@ -33,7 +33,10 @@ integers (:class:`~stngan.faces.box.Box` convention).
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -103,9 +106,25 @@ def load_interpreter(path: Path, threads: int):
         from ai_edge_litert.interpreter import Interpreter
     except ImportError as e:
         raise ImportError("BlazeFace needs the TFLite runtime: pip install ai-edge-litert") from e
-    interpreter = Interpreter(model_path=str(path), num_threads=threads)
-    interpreter.allocate_tensors()
+    with _native_stderr_silenced():  # TFLite prints "INFO: Created ... XNNPACK delegate" on fd 2
+        interpreter = Interpreter(model_path=str(path), num_threads=threads)
+        interpreter.allocate_tensors()
     return interpreter
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """Point file descriptor 2 at /dev/null while native code runs (Python's sys.stderr is untouched), so
+    a command's stderr keeps its one-line error contract."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def letterbox(rgb: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

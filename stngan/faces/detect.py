@@ -131,11 +131,12 @@ class FaceDetector:
         """Face boxes of an (H, W, 3) uint8 RGB image, largest first (see :meth:`detect_with_points`)."""
         return [d.box for d in self.detect_with_points(img)]
 
-    def detect_with_points(self, img: np.ndarray) -> list[Detection]:
+    def detect_with_points(self, img: np.ndarray, *, fast_only: bool = False) -> list[Detection]:
         """Faces in an (H, W, 3) uint8 RGB image, largest box area first (ties: higher score first).
 
         Boxes are in the image's continuous pixel coordinates (see :class:`Box`) and may extend past the
-        image border. An image without faces gives an empty list.
+        image border. An image without faces gives an empty list. ``fast_only`` runs only the fast part of
+        the MTCNN + BlazeFace union (BlazeFace: large faces, any pose), for the frames between full runs.
         """
         img = ensure_rgb_uint8(img)
         model = self._load()
@@ -146,7 +147,8 @@ class FaceDetector:
             found = [Detection(Box.from_dlib(d.rect, d.confidence)) for d in model(img, self.upsample)
                      if d.confidence >= self.min_score]
         else:
-            found = self._mtcnn(model["mtcnn"], img) if "mtcnn" in model else []
+            use_mtcnn = "mtcnn" in model and not (fast_only and "blazeface" in model)
+            found = self._mtcnn(model["mtcnn"], img) if use_mtcnn else []
             if "blazeface" in model:
                 found += [d for d in self._blazeface(model["blazeface"], img) if not _overlaps(d.box, found)]
         return sorted(found, key=lambda d: (-d.box.area, -d.box.score))

@@ -67,9 +67,10 @@ def find_faces_in_video(src: Path, options: AnonymizeOptions, progress: bool) ->
                 cuts.append(frame.index)
                 finder.new_shot()
                 since_detection = options.detect_every
-            if since_detection >= options.detect_every:
-                since_detection = 0
-                faces = finder.find(image, frame.index)
+            full = since_detection >= options.detect_every
+            since_detection = 0 if full else since_detection
+            if full or finder.has_fast_part:
+                faces = finder.find(image, frame.index, fast_only=not full)
                 if faces:
                     detected[frame.index] = faces
             since_detection += 1

@@ -32,7 +32,9 @@ class AnonymizeOptions:
     fill: tuple[int, int, int] = (0, 0, 0)
     min_face: int = 20  # smallest face (box side, px) the detector looks for; every face found is masked
     max_res: int = 0  # detect on a copy whose long side is at most this (0 = full resolution)
-    detect_every: int = 1  # videos: run the detector on every n-th frame (and at every shot cut)
+    # videos: run the full detector on every n-th frame and at every shot cut; the frames between get the
+    # detector's fast part when it has one (the default union: BlazeFace) and interpolation for the rest
+    detect_every: int = 1
     hold: int = 5  # videos: frames a mask is kept before a track's first / after its last detection
     max_gap: int = 10  # videos: longest run of frames without detection bridged by interpolation
 
@@ -78,13 +80,14 @@ class FaceFinder:
         self.options = options
         self.analyzer = FaceAnalyzer(options.detector, options.upsample, min_face=options.min_face)
         self.tracker = IouTracker(max_gap=options.max_gap)
+        self.has_fast_part = options.detector == "mtcnn+blazeface"
 
-    def _faces(self, frame: np.ndarray) -> list[Face]:
+    def _faces(self, frame: np.ndarray, fast_only: bool) -> list[Face]:
         """Faces at full resolution; detection on a downscaled copy when max_res caps it."""
         h, w = frame.shape[:2]
         cap = self.options.max_res
         if not cap or max(h, w) <= cap:
-            return self.analyzer.analyze(frame)
+            return self.analyzer.analyze(frame, fast_only=fast_only)
         s = cap / max(h, w)
         small = cv2.resize(frame, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
 
@@ -92,7 +95,7 @@ class FaceFinder:
             return (e + 0.5) / s - 0.5
 
         faces = []
-        for d in self.analyzer.detector.detect_with_points(small):
+        for d in self.analyzer.detector.detect_with_points(small, fast_only=fast_only):
             b = Box(up(d.box.left), up(d.box.top), up(d.box.right), up(d.box.bottom), d.box.score)
             points = None if d.points is None else (d.points + 0.5) / s - 0.5
             faces.append(Face(b, self.analyzer.predictor.predict(frame, b), points))
@@ -102,10 +105,11 @@ class FaceFinder:
         """Forget live tracks: the next faces start new tracks (a shot cut)."""
         self.tracker.end_all()
 
-    def find(self, frame: np.ndarray, index: int) -> list[FaceRecord]:
-        """The faces detected in an (H, W, 3) uint8 frame, each with its track id, mask and rule."""
+    def find(self, frame: np.ndarray, index: int, fast_only: bool = False) -> list[FaceRecord]:
+        """The faces detected in an (H, W, 3) uint8 frame, each with its track id, mask and rule
+        (``fast_only``: only the detector's fast part, see :meth:`FaceDetector.detect_with_points`)."""
         frame = np.ascontiguousarray(frame)
-        faces = self._faces(frame)
+        faces = self._faces(frame, fast_only)
         ids = self.tracker.update(index, [f.box for f in faces])
         records = []
         for track, f in zip(ids, faces):
