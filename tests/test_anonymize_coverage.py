@@ -96,7 +96,8 @@ def _anonymize_clip(tmp_path: Path, frames: list[np.ndarray], monkeypatch=None, 
     make_clip(src, frames, codec="ffv1", rotation=rotation)
     if blind:
         original = FaceFinder.find
-        monkeypatch.setattr(FaceFinder, "find", lambda self, img, i: [] if i in blind else original(self, img, i))
+        monkeypatch.setattr(FaceFinder, "find",
+                            lambda self, img, i, **kw: [] if i in blind else original(self, img, i, **kw))
     out = tmp_path / "out.mkv"
     app.anonymize_video(src, out, AnonymizeOptions(**options), app.VideoOptions("lossless"), progress=False)
     return out, Sidecar.load(sidecar_path_for(out))

@@ -30,10 +30,10 @@ DETECTOR_KINDS = ("mtcnn+blazeface", "mtcnn", "blazeface", "hog", "cnn")
 DEFAULT_MIN_SCORE = {"mtcnn+blazeface": 0.0, "mtcnn": 0.0, "blazeface": 0.5, "hog": 0.0, "cnn": 0.0}
 MTCNN_THRESHOLDS = (0.6, 0.7, 0.7)
 # dlib box from an MTCNN box: centre shift (x, y) and size (w, h) in units of the MTCNN box's w and h; the
-# medians over 166 NBA head shots found by both (spread: 0.05 / 0.03 / 0.09 / 0.07)
-MTCNN_TO_DLIB = (-0.019, 0.048, 1.122, 0.849)
-# the same for BlazeFace full range (163 faces; spread 0.03 / 0.04 / 0.08 / 0.08)
-BLAZEFACE_TO_DLIB = (-0.015, 0.0, 0.971, 0.973)
+# medians over the NBA head shots found by both (benchmarks/calibrate_boxes.py)
+# on 210 faces: MTCNN spread 0.05 / 0.03 / 0.08 / 0.07, BlazeFace full range 0.03 / 0.04 / 0.08 / 0.08
+MTCNN_TO_DLIB = (-0.014, 0.06, 1.119, 0.84)
+BLAZEFACE_TO_DLIB = (-0.009, 0.0, 0.974, 0.976)
 MERGE_IOU = 0.3  # a BlazeFace box overlapping an MTCNN box this much is the same face
 MOUTH_HALF_WIDTH = 0.5  # BlazeFace gives the mouth centre: corners at ± this × the eye distance (frontal: 1.0)
 
@@ -80,7 +80,8 @@ class FaceDetector:
 
     ``kind="mtcnn+blazeface"`` (`stngan anonymize`'s default) is the union of the next two (a BlazeFace box
     overlapping an MTCNN box is dropped as the same face). ``kind="blazeface"``: MediaPipe's full- and short-range
-    BlazeFace models (any pose, fast, faces above ~1/20 of the long side). ``kind="mtcnn"`` is the MTCNN cascade (facenet-pytorch's weights): it finds faces from
+    BlazeFace models (any pose, fast, faces above ~1/20 of the long side). ``kind="mtcnn"`` is the MTCNN
+    cascade (:mod:`stngan.faces.mtcnn`, facenet-pytorch's weights): it finds faces from
     frontal to near profile, dim or partly covered, down to ``min_face`` px (box side; cost grows as
     ``min_face`` shrinks). ``kind="hog"`` is dlib's frontal HOG detector (the paper's, fast, frontal only,
     ~80 px at ``upsample=0``, ~40 px at 1; this class's default, used to prepare training data);
@@ -111,13 +112,9 @@ class FaceDetector:
             else:
                 self._model = {}
                 if "mtcnn" in self.kind:
-                    for net in ("pnet", "rnet", "onet"):
-                        require(f"mtcnn_{net}")  # one clear line naming the package when it is missing
-                    from facenet_pytorch import MTCNN  # heavy import, only when this detector runs
+                    from stngan.faces.mtcnn import MTCNN  # imports torch: only when this detector runs
 
-                    self._model["mtcnn"] = MTCNN(keep_all=True, min_face_size=self.min_face,
-                                                 thresholds=list(MTCNN_THRESHOLDS), post_process=False,
-                                                 select_largest=False, device="cpu")
+                    self._model["mtcnn"] = MTCNN(self.min_face, MTCNN_THRESHOLDS)
                 if "blazeface" in self.kind:
                     from stngan.faces.blazeface import BlazeFace
 
@@ -154,12 +151,7 @@ class FaceDetector:
         return sorted(found, key=lambda d: (-d.box.area, -d.box.score))
 
     def _mtcnn(self, model, img: np.ndarray) -> list[Detection]:
-        import torch
-
-        with torch.inference_mode():
-            boxes, probs, points = model.detect(img, landmarks=True)
-        if boxes is None:
-            return []
+        boxes, probs, points = model.detect(img)
         out = []
         for (x1, y1, x2, y2), p, pts in zip(boxes, probs, points):
             # MTCNN_TO_DLIB was measured on these coordinates as returned, so no half-pixel shift here
