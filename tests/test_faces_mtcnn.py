@@ -1,0 +1,59 @@
+"""Our MTCNN cascade on facenet-pytorch's weights, and the MTCNN + BlazeFace union anonymize runs."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stngan.faces.detect import FaceDetector
+from stngan.faces.image_io import load_image
+from stngan.faces.mtcnn import MTCNN, crops
+from stngan.faces.template import five_points
+from stngan.inference.tracking import iou
+
+
+@pytest.fixture(scope="module")
+def mtcnn() -> MTCNN:
+    return MTCNN(20)
+
+
+@pytest.mark.parametrize("name", ["frontal", "sanogo", "three_quarter"])
+def test_points_agree_with_dlib_landmarks(mtcnn, face_images, face_analyses, name):
+    boxes, scores, points = mtcnn.detect(face_images[name])
+    assert boxes.shape == (1, 4) and scores.shape == (1,) and points.shape == (1, 5, 2)
+    assert scores[0] > 0.9
+    lm = face_analyses[name][0].landmarks
+    width = face_analyses[name][0].box.width
+    error = np.linalg.norm(points[0] - five_points(lm), axis=1) / width
+    assert error.max() < 0.1, error  # image-left eye, image-right eye, nose, mouth corners, in that order
+
+
+def test_no_face_in_a_silhouette_or_a_flat_image(mtcnn, face_data_dir):
+    assert len(mtcnn.detect(load_image(face_data_dir / "nba_silhouette_noface.jpg"))[0]) == 0
+    assert len(mtcnn.detect(np.full((240, 320, 3), 128, np.uint8))[0]) == 0
+
+
+def test_small_face_needs_a_small_min_face(face_data_dir):
+    tiny = load_image(face_data_dir / "nba_bez_mbeng_tiny.jpg")  # face ~37 px
+    assert len(MTCNN(20).detect(tiny)[0]) == 1
+    assert len(MTCNN(100).detect(tiny)[0]) == 0  # its pyramid starts below the 12-px P-Net window
+
+
+def test_crops_zero_pad_beyond_the_image():
+    img = np.full((10, 10, 3), 200, np.uint8)
+    out = crops(img, np.array([[-10.0, -10.0, 9.0, 9.0]]), 4)
+    assert out.shape == (1, 4, 4, 3)
+    assert out[0, 0, 0].max() == 0 and out[0, 3, 3].min() == 200
+
+
+def test_union_adds_the_profile_blazeface_finds(face_data_dir, face_analyses):
+    profile = load_image(face_data_dir / "feat_bw_profile.jpg")
+    assert FaceDetector("mtcnn").detect(profile) == []
+    union = FaceDetector("mtcnn+blazeface").detect_with_points(profile)
+    assert len(union) == 1 and union[0].points.shape == (5, 2)
+
+
+def test_union_boxes_are_in_dlib_convention(face_images, face_analyses):
+    dlib_box = face_analyses["frontal"][0].box
+    for kind in ("mtcnn", "blazeface"):
+        box = FaceDetector(kind).detect(face_images["frontal"])[0]
+        assert iou(box, dlib_box) > 0.7, kind
