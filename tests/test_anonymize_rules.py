@@ -62,8 +62,14 @@ def test_interpolation_moves_with_the_face_and_grows():
 
 
 def test_gap_longer_than_max_gap_is_not_bridged_but_held():
-    done = complete_tracks({0: [_record(0, 100)], 9: [_record(0, 100)]}, 10, [], hold=2, max_gap=5)
-    assert sorted(done) == [0, 1, 2, 7, 8, 9] and {f.origin for f in done[1]} == {"held"}
+    detected = {0: [_record(0, 100)], 1: [_record(0, 100)], 10: [_record(0, 100)], 11: [_record(0, 100)]}
+    done = complete_tracks(detected, 12, [], hold=2, max_gap=5)
+    assert sorted(done) == [0, 1, 2, 3, 8, 9, 10, 11] and {f.origin for f in done[3]} == {"held"}
+
+
+def test_a_lone_detection_is_held_one_frame_only():
+    done = complete_tracks({5: [_record(0, 100)]}, 12, [], hold=4, max_gap=5)
+    assert sorted(done) == [4, 5, 6]
 
 
 def test_rules_that_differ_keep_both_masks_along_the_gap():
@@ -73,8 +79,9 @@ def test_rules_that_differ_keep_both_masks_along_the_gap():
 
 
 def test_hold_stops_at_the_video_and_the_shot():
-    done = complete_tracks({5: [_record(0, 100)]}, 8, [3], hold=4, max_gap=10)
-    assert sorted(done) == [3, 4, 5, 6, 7]
+    detected = {f: [_record(0, 100)] for f in range(5, 10)}
+    done = complete_tracks(detected, 12, [3], hold=4, max_gap=10)
+    assert sorted(done) == list(range(3, 12))
 
 
 def test_moving_face_is_no_cut_and_a_new_scene_is():

@@ -6,7 +6,8 @@ Given each frame's detected faces (with track ids), :func:`complete_tracks` adds
   box, landmarks and circles linearly interpolated between the detections on both sides, circles grown by
   ``GROW_PER_FRAME`` box widths per frame of distance to the nearer detection (at most ``GROW_FRAMES``);
 - *held* faces for ``hold`` frames before a track's first and after its last detection (the face is
-  usually there before a detector picks it up and after it loses it), grown the same way.
+  usually there before a detector picks it up and after it loses it), grown the same way; a run of n
+  detections is held at most n frames, so one stray false detection does not become 2 × hold false masks.
 
 Neither ever crosses a shot cut (a new shot's faces are elsewhere) nor leaves the video.
 """
@@ -109,7 +110,7 @@ def complete_tracks(detected: dict[int, list[FaceRecord]], n_frames: int, cuts: 
         for run in runs:
             (first, face_first), (last, face_last) = run[0], run[-1]
             start, end = shot_bounds(first)
-            for d in range(1, hold + 1):
+            for d in range(1, min(hold, len(run)) + 1):
                 if first - d >= start:
                     out[first - d].append(held(face_first, d))
                 if last + d <= end:
