@@ -137,10 +137,19 @@ def _rgb(value: str) -> tuple[int, int, int]:
 @click.option("--fill", default="0,0,0", show_default=True, help="RGB fill of the masked circles.")
 @click.option("--review", type=click.Path(path_type=Path),
               help="Also write an audit page (HTML; for a folder input: a folder of pages) to check before publishing.")
+@click.option("--inpaint", "then_inpaint", is_flag=True,
+              help="One pass: inpaint the masked faces before writing OUTPUT (same result as anonymize, then inpaint).")
+@click.option("--masked-output", type=click.Path(path_type=Path),
+              help="With --inpaint: also write the masked image/video (and its sidecar) here (file inputs only).")
+@click.option("--model", help="With --inpaint: checkpoint, run folder or exported model (default: the shipped si_lm).")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
+              help="With --inpaint: where the model runs.")
+@click.option("--batch-frames", default=0, show_default=True, type=click.IntRange(min=0),
+              help="With --inpaint: video frames whose faces share one model call (0: 16 on CUDA, 1 on CPU).")
 @_overwrite_option
 @_video_options
 def anonymize(input_path, output, detector, min_face, upsample, max_res, detect_every, hold, max_gap, fill, review,
-              overwrite, lossless, crf, quiet) -> None:
+              then_inpaint, masked_output, model, device, batch_frames, overwrite, lossless, crf, quiet) -> None:
     """Mask eyes, nose and mouth of every face (paper's circles); writes OUTPUT and OUTPUT.stngan.json."""
     from stngan.inference import app
     from stngan.inference.frames import AnonymizeOptions
@@ -148,6 +157,7 @@ def anonymize(input_path, output, detector, min_face, upsample, max_res, detect_
     options = AnonymizeOptions(detector, upsample, _rgb(fill), min_face, max_res, detect_every, hold, max_gap)
     video = app.VideoOptions("lossless" if lossless else "lossy", crf)
     folder = input_path.is_dir()
+    then = _inpaint_after(input_path, then_inpaint, masked_output, model, device, batch_frames, overwrite, folder)
 
     def review_for(src: Path) -> Path | None:
         if review is None:
@@ -155,10 +165,28 @@ def anonymize(input_path, output, detector, min_face, upsample, max_res, detect_
         return review / src.relative_to(input_path).with_suffix(".html") if folder else review
 
     stats = app.run_on_path(input_path, output,
-                            lambda s, d: app.anonymize_image(s, d, options, review_for(s)),
-                            lambda s, d: app.anonymize_video(s, d, options, video, not quiet, review_for(s)),
+                            lambda s, d: app.anonymize_image(s, d, options, review_for(s), then),
+                            lambda s, d: app.anonymize_video(s, d, options, video, not quiet, review_for(s), then),
                             progress=not quiet, overwrite=overwrite)
-    _summary("anonymized", output, stats)
+    _summary("anonymized + inpainted" if then else "anonymized", output, stats)
+
+
+def _inpaint_after(input_path: Path, enabled: bool, masked: Path | None, model: str | None, device: str,
+                   batch_frames: int, overwrite: bool, folder: bool):
+    """The one-pass inpainting step of `anonymize --inpaint`, or None (options checked up front)."""
+    if not enabled:
+        if masked is not None or model is not None:
+            raise click.UsageError("--masked-output and --model go with --inpaint")
+        return None
+    from stngan.inference import app
+    from stngan.inference.control import LandmarkControl
+    from stngan.inference.inpainter import Inpainter
+
+    if masked is not None:
+        if folder:
+            raise click.UsageError("--masked-output works with a single image or video input")
+        app.check_output(input_path, masked, overwrite)
+    return app.InpaintAfter(Inpainter(model, device=device), LandmarkControl(), masked, batch_frames)
 
 
 def _summary(verb: str, output: Path, stats: dict) -> None:

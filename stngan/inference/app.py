@@ -6,6 +6,7 @@ half-written file. Images are written as PNG (lossless: background bit-exact); v
 """
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,16 +41,65 @@ def _image_output(path: Path) -> Path:
 
 # ---------------------------------------------------------------- anonymize
 
-def anonymize_image(src: Path, dst: Path, options: AnonymizeOptions, review: Path | None = None) -> dict:
+@dataclass
+class InpaintAfter:
+    """One-pass `anonymize --inpaint`: inpaint the masked frames before they are written.
+
+    ``masked``: also write the masked image/video (with its sidecar) there. The result equals running
+    `anonymize` (lossless) and then `inpaint` on its output, because the inpainter reads the faces as the
+    sidecar stores them (JSON round trip) and the masked frames exactly as a lossless file gives them back.
+    """
+
+    inpainter: Inpainter
+    control: LandmarkControl
+    masked: Path | None = None
+    batch_frames: int = 0
+
+
+def anonymize_image(src: Path, dst: Path, options: AnonymizeOptions, review: Path | None = None,
+                    then: InpaintAfter | None = None) -> dict:
     img = load_image(src)
     anonymizer = Anonymizer(options)
     masked, record = anonymizer.process(img, 0)
     sidecar = Sidecar({"name": src.name, "kind": "image", "width": img.shape[1], "height": img.shape[0],
                        "frame_count": 1, "rotation": 0}, _style(options), [record], anonymizer.stats.to_dict())
+    stats = dict(sidecar.stats)
+    if then is not None:
+        if then.masked is not None:
+            save_png_atomic(_image_output(then.masked), masked)
+            sidecar.save(sidecar_path_for(then.masked))
+        worker = FrameInpainter(then.inpainter, _as_stored(sidecar), then.control)
+        masked = worker.process(masked, 0)
+        stats["faces_inpainted"] = worker.faces_done
     save_png_atomic(_image_output(dst), masked)
     sidecar.save(sidecar_path_for(dst))
     _write_review(src, sidecar, review)
-    return sidecar.stats
+    return stats
+
+
+def _as_stored(sidecar: Sidecar) -> Sidecar:
+    """The sidecar exactly as `inpaint` reads it back from its JSON file (landmarks rounded)."""
+    return Sidecar(sidecar.source, sidecar.mask_style, [FrameRecord.from_dict(f.to_dict()) for f in sidecar.frames],
+                   sidecar.stats)
+
+
+class BatchedInpaint:
+    """Display-orientation frames in, inpainted frames out in order, ``batch_frames`` frames per model call."""
+
+    def __init__(self, worker: FrameInpainter, batch_frames: int, emit: Callable[[object, np.ndarray], None]) -> None:
+        self.worker, self.batch_frames, self.emit = worker, max(1, batch_frames), emit
+        self.pending: list[tuple[np.ndarray, int, object]] = []  # bounded: memory stays flat
+
+    def push(self, image: np.ndarray, index: int, meta: object) -> None:
+        self.pending.append((image, index, meta))
+        if len(self.pending) >= self.batch_frames:
+            self.flush()
+
+    def flush(self) -> None:
+        outs = self.worker.process_batch([(image, index) for image, index, _ in self.pending])
+        for (_, _, meta), out in zip(self.pending, outs):
+            self.emit(meta, out)
+        self.pending.clear()
 
 
 def find_faces_in_video(src: Path, options: AnonymizeOptions, progress: bool) -> tuple[dict, int, list[int], int]:
@@ -78,33 +128,57 @@ def find_faces_in_video(src: Path, options: AnonymizeOptions, progress: bool) ->
 
 
 def anonymize_video(src: Path, dst: Path, options: AnonymizeOptions, video: VideoOptions, progress: bool,
-                    review: Path | None = None) -> dict:
-    """Two passes over the file: find faces (and shot cuts), complete the tracks both ways, then mask + encode."""
+                    review: Path | None = None, then: InpaintAfter | None = None) -> dict:
+    """Two passes over the file: find faces (and shot cuts), complete the tracks both ways, then mask + encode
+    (and with ``then``, inpaint before encoding: one command from raw video to inpainted video)."""
     from stngan.media import VideoReader, VideoWriter, from_display, to_display
 
     detected, n, cuts, rotation = find_faces_in_video(src, options, progress)
     faces = complete_tracks(detected, n, cuts, options.hold, options.max_gap)
     stats = AnonymizeStats(tracks=len({f.track for fs in detected.values() for f in fs}), cuts=len(cuts))
-    records = []
-    with VideoReader(src) as reader, VideoWriter(dst, like=reader, mode=video.mode, crf=video.crf) as writer:
+    records = [FrameRecord(i, faces[i]) for i in sorted(faces)]
+    sidecar = Sidecar({"name": src.name, "kind": "video", "frame_count": n, "rotation": rotation},
+                      _style(options), records)
+    with contextlib.ExitStack() as stack:
+        reader = stack.enter_context(VideoReader(src))
+        writer = stack.enter_context(VideoWriter(dst, like=reader, mode=video.mode, crf=video.crf))
+        masked_writer, inpaint = None, None
+        if then is not None:
+            sidecar = _as_stored(sidecar)
+            if then.masked is not None:
+                masked_writer = stack.enter_context(VideoWriter(then.masked, like=reader, mode=video.mode, crf=video.crf))
+            batch = then.batch_frames or (16 if then.inpainter.device.type == "cuda" else 1)
+            inpaint = BatchedInpaint(FrameInpainter(then.inpainter, sidecar, then.control), batch,
+                                     lambda f, out: writer.write(np.ascontiguousarray(from_display(out, rotation)), f))
+        by_frame = sidecar.faces_by_frame()
         for frame in _progress(reader, reader.frame_count, f"mask {src.name}", progress):
-            face_records = faces.get(frame.index, [])
+            face_records = by_frame.get(frame.index, [])
             stats.add(face_records)
             masked = mask_frame(to_display(frame.image, rotation), face_records, options.fill)
-            writer.write(np.ascontiguousarray(from_display(masked, rotation)), frame)
-            if face_records:
-                records.append(FrameRecord(frame.index, face_records))
+            stored = np.ascontiguousarray(from_display(masked, rotation))
+            if inpaint is None:
+                writer.write(stored, frame)
+                continue
+            if masked_writer is not None:
+                masked_writer.write(stored, frame)
+            inpaint.push(masked, frame.index, frame)
+        if inpaint is not None:
+            inpaint.flush()
         if stats.frames != n:
             raise MediaError(src, f"decoded {n} frames in the first pass but {stats.frames} in the second")
         width, height = writer.size  # lossy H.264 pads odd sizes by one edge row/column: describe the output
         if rotation % 180:
             width, height = height, width
-        source = {"name": src.name, "kind": "video", "width": width, "height": height, "frame_count": n,
-                  "rotation": rotation}
-        sidecar = Sidecar(source, _style(options), records, stats.to_dict())
-        sidecar.save(sidecar_path_for(dst))
+        sidecar.source.update(width=width, height=height)
+        sidecar.stats = stats.to_dict()
+        for out in (dst, then.masked if then is not None else None):
+            if out is not None:
+                sidecar.save(sidecar_path_for(out))
     _write_review(src, sidecar, review)
-    return sidecar.stats
+    result = dict(sidecar.stats)
+    if inpaint is not None:
+        result["faces_inpainted"] = inpaint.worker.faces_done
+    return result
 
 
 def _write_review(src: Path, sidecar: Sidecar, review: Path | None) -> None:
@@ -156,20 +230,12 @@ def inpaint_video(src: Path, dst: Path, inpainter: Inpainter, sidecar: Path | No
         sc.check_matches(width, height, reader.frame_count if reader.frame_count_exact else None, src.name)
         worker = FrameInpainter(inpainter, sc, control)
         with VideoWriter(dst, like=reader, mode=video.mode, crf=video.crf) as writer:
-            pending = []  # at most batch_frames decoded frames are held: memory stays bounded
-
-            def flush() -> None:
-                outs = worker.process_batch([(to_display(f.image, rotation), f.index) for f in pending])
-                for f, out in zip(pending, outs):
-                    writer.write(np.ascontiguousarray(from_display(out, rotation)), f)
-                pending.clear()
-
+            batched = BatchedInpaint(worker, batch_frames,
+                                     lambda f, out: writer.write(np.ascontiguousarray(from_display(out, rotation)), f))
             for frame in _progress(reader, reader.frame_count, f"inpaint {src.name}", progress):
-                pending.append(frame)
+                batched.push(to_display(frame.image, rotation), frame.index, frame)
                 frames += 1
-                if len(pending) >= batch_frames:
-                    flush()
-            flush()
+            batched.flush()
     if frames != sc.source.get("frame_count", frames):
         dst.unlink(missing_ok=True)
         raise SidecarError(f"sidecar is for {sc.source['frame_count']} frames, but {src.name} has {frames}")

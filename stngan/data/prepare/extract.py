@@ -60,12 +60,18 @@ class Crop:
     transform: tuple[float, float, float]  # (cx, cy, side) in frame pixels
 
 
+TRAINING_MIN_SCORE = {"hog": 0.3}
+
+
 class FaceExtractor:
     """Finds the kept face of a frame and crops it; dlib models load on first use."""
 
     def __init__(self, options: ExtractOptions) -> None:
         self.options = options
-        self.detectors = [FaceDetector(options.detector, u) for u in range(options.upsample + 1)]
+        # training crops want precision (a false face is a bad sample), unlike anonymize, which keeps every
+        # detection: HOG at 0.3 drops clutter such as the astronaut's mission patch (0.12)
+        min_score = TRAINING_MIN_SCORE.get(options.detector)
+        self.detectors = [FaceDetector(options.detector, u, min_score) for u in range(options.upsample + 1)]
         self.predictor = LandmarkPredictor()
 
     def crop(self, img: np.ndarray, landmarks: np.ndarray, box: Box | None = None) -> Crop:
