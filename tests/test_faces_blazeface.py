@@ -111,8 +111,8 @@ def test_finds_the_face_with_keypoints_where_dlib_puts_them(detectors, face_imag
 
 @needs_runtime
 @pytest.mark.parametrize("name", MODEL_NAMES)
-def test_nothing_on_silhouette_or_blank_images(detectors, name):
-    silhouette = load_image(bf_module.Path(__file__).parent / "data" / "nba_silhouette_noface.jpg")
+def test_nothing_on_silhouette_or_blank_images(detectors, face_data_dir, name):
+    silhouette = load_image(face_data_dir / "nba_silhouette_noface.jpg")
     assert detectors[name].detect(silhouette) == []
     for value in (0, 128, 255):
         assert detectors[name].detect(np.full((360, 640, 3), value, np.uint8)) == []

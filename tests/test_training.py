@@ -28,13 +28,23 @@ def tiny_cfg(store: Path, out: Path, *extra: str) -> config.ExperimentConfig:
                         "train.decay_start=3", "train.keep_last=2", "loss.lambda_pct=0", "loss.lambda_l1=10", *extra])
 
 
+ANONYMIZE_ONLY = ("feat_bw_profile.jpg", "feat_hand_occluded.jpg")
+
+
 @pytest.fixture(scope="module")
 def face_store(tmp_path_factory) -> Path:
-    """A store prepared from the real face photos shipped in tests/data."""
+    """A store prepared from the frontal real face photos shipped in tests/data (the profile and the
+    hand-covered face of the anonymize tests left out: this overfitting task was sized without them)."""
+    import shutil
+
     from stngan.data.prepare.folder import prepare_folder
 
+    photos = tmp_path_factory.mktemp("photos")
+    for path in DATA.iterdir():
+        if path.suffix in (".png", ".jpg") and path.name not in ANONYMIZE_ONLY:
+            shutil.copy(path, photos / path.name)
     store = tmp_path_factory.mktemp("store") / "faces"
-    prepare_folder(DATA, store, progress=False)
+    prepare_folder(photos, store, progress=False)
     return store
 
 
@@ -138,14 +148,16 @@ def test_two_process_step_equals_single_process_step(tmp_path):
 def test_overfitting_four_real_faces_lowers_the_reconstruction_loss(face_store, tmp_path):
     # masked L1 stands in for the perceptual term here: VGG16 at 128² costs seconds per step on 2 cores
     n_faces = len(FaceStore(face_store))  # every face in every batch, fixed masks: the same task each step
+    # L1 weighted 100 so that reconstruction, not the critic's moving target, drives G here (at λ 10 and
+    # lr 2e-3 the masked L1 only wandered between 0.33 and 0.44 over 200 iterations)
     cfg = tiny_cfg(face_store, tmp_path, "train.iters=200", "train.decay_start=200", f"train.batch_size={n_faces}",
-                   "train.ckpt_every=1000", "train.lr_g=2e-3", "train.lr_d=5e-4", "data.hflip=0",
-                   "data.mask_jitter=0")
+                   "train.ckpt_every=1000", "loss.lambda_l1=100", "train.lr_g=1e-3", "train.lr_d=5e-4",
+                   "data.hflip=0", "data.mask_jitter=0")
     trainer = start_run(cfg)
     history = trainer.fit(progress=False)
     l1 = [h["g/l1_masked"] for h in history if "g/l1_masked" in h]
     first, last = sum(l1[:10]) / 10, sum(l1[-10:]) / 10
-    assert last < 0.8 * first, (first, last)
+    assert last < 0.5 * first, (first, last)  # measured: 0.361 → 0.086
 
 
 def test_export_writes_an_fp16_model_that_loads(tmp_path):

@@ -136,9 +136,14 @@ def letterbox(rgb: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.nd
     return square, np.array([nw / w, nh / h], np.float32), np.array([pad_x, pad_y], np.float32)
 
 
-def decode(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np.ndarray, size: int
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """Model outputs -> (N, 8, 2) points in input pixels and (N,) scores in [0, 1].
+def sigmoid_scores(raw_scores: np.ndarray) -> np.ndarray:
+    """(N,) scores in [0, 1] from the raw logits, clipped to +-RAW_SCORE_CLIP like MediaPipe."""
+    logits = np.clip(raw_scores.reshape(-1).astype(np.float64), -RAW_SCORE_CLIP, RAW_SCORE_CLIP)
+    return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+
+
+def decode(raw_boxes: np.ndarray, anchors: np.ndarray, size: int) -> np.ndarray:
+    """(N, 16) regressors of the (N, 2) anchors -> (N, 8, 2) points in input pixels.
 
     Points are [box min corner, box max corner, 6 keypoints], continuous input coordinates with the
     input's left edge at 0 (MediaPipe's normalised coordinates times ``size``).
@@ -150,9 +155,7 @@ def decode(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np.ndarray, s
     pts[:, 0] = centre - half
     pts[:, 1] = centre + half
     pts[:, 2:] = raw[:, 2:] + anchors[:, None, :]
-    logits = np.clip(raw_scores.reshape(-1).astype(np.float64), -RAW_SCORE_CLIP, RAW_SCORE_CLIP)
-    scores = (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
-    return pts * size, scores
+    return pts * size
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -237,9 +240,9 @@ class BlazeFace:
         rgb = ensure_rgb_uint8(rgb)
         square, scale, pad = letterbox(rgb, self.spec.size)
         raw_boxes, raw_scores = self._run(square)
-        pts, scores = decode(raw_boxes, raw_scores, self.anchors, self.spec.size)
+        scores = sigmoid_scores(raw_scores)
         keep = scores >= self.min_score
-        pts, scores = weighted_nms(pts[keep], scores[keep])
+        pts, scores = weighted_nms(decode(raw_boxes[keep], self.anchors[keep], self.spec.size), scores[keep])
         # input edge coordinates -> frame edge coordinates -> pixel-centre convention
         pts = (pts - pad) / scale - 0.5
         faces = []
