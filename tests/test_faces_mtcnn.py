@@ -57,3 +57,21 @@ def test_union_boxes_are_in_dlib_convention(face_images, face_analyses):
     for kind in ("mtcnn", "blazeface"):
         box = FaceDetector(kind).detect(face_images["frontal"])[0]
         assert iou(box, dlib_box) > 0.7, kind
+
+
+def test_blazeface_windows_find_a_small_face_the_whole_frame_misses(face_images, face_analyses):
+    import cv2
+
+    from stngan.faces.blazeface import BlazeFace, detect_on_tiles, tile_origins
+
+    assert tile_origins(720, 320) == [0, 240, 400] and tile_origins(200, 320) == [0]
+    img, face = face_images["frontal"], face_analyses["frontal"][0]
+    s = 40 / face.box.width
+    small = cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
+    canvas = np.full((720, 1280, 3), 90, np.uint8)
+    canvas[500:500 + small.shape[0], 900:900 + small.shape[1]] = small
+    model = BlazeFace("full")
+    assert model.detect(canvas) == []
+    found = detect_on_tiles(model, canvas, 320)
+    cx, cy = (face.box.center[0] + 0.5) * s - 0.5 + 900, (face.box.center[1] + 0.5) * s - 0.5 + 500
+    assert any(b.left < cx < b.right and b.top < cy < b.bottom for b, _ in found)

@@ -1,7 +1,8 @@
 """Face detection: MTCNN + BlazeFace (anonymize's default), either alone, dlib HOG or dlib's CNN.
 
-MTCNN finds small faces (down to ~20 px) from frontal to three-quarter view; BlazeFace (full range) finds
-profiles and partly covered faces MTCNN misses, but not faces much below 1/20 of the frame's long side.
+MTCNN finds small faces (down to ~20 px) from frontal to three-quarter view; BlazeFace finds profiles and
+partly covered faces MTCNN misses (full range on the frame and on 320-px windows, so small faces too;
+short range for close-ups).
 Their union is what `stngan anonymize` runs (measurements: docs/DETECTION.md).
 
 Every detector's boxes are returned in dlib's HOG box convention (roughly brows to chin, square), the
@@ -35,6 +36,7 @@ MTCNN_THRESHOLDS = (0.6, 0.7, 0.7)
 MTCNN_TO_DLIB = (-0.014, 0.06, 1.119, 0.84)
 BLAZEFACE_TO_DLIB = (-0.009, 0.0, 0.974, 0.976)
 MERGE_IOU = 0.3  # a BlazeFace box overlapping an MTCNN box this much is the same face
+BLAZEFACE_TILE = 320  # full detection also runs BlazeFace full range on windows of this size (small faces)
 MOUTH_HALF_WIDTH = 0.5  # BlazeFace gives the mouth centre: corners at ± this × the eye distance (frontal: 1.0)
 
 
@@ -147,7 +149,8 @@ class FaceDetector:
             use_mtcnn = "mtcnn" in model and not (fast_only and "blazeface" in model)
             found = self._mtcnn(model["mtcnn"], img) if use_mtcnn else []
             if "blazeface" in model:
-                found += [d for d in self._blazeface(model["blazeface"], img) if not _overlaps(d.box, found)]
+                found += [d for d in self._blazeface(model["blazeface"], img, tiles=not fast_only)
+                          if not _overlaps(d.box, found)]
         return sorted(found, key=lambda d: (-d.box.area, -d.box.score))
 
     def _mtcnn(self, model, img: np.ndarray) -> list[Detection]:
@@ -160,10 +163,15 @@ class FaceDetector:
         return out
 
     @staticmethod
-    def _blazeface(models, img: np.ndarray) -> list[Detection]:
+    def _blazeface(models, img: np.ndarray, tiles: bool) -> list[Detection]:
+        from stngan.faces.blazeface import detect_on_tiles
+
         out: list[Detection] = []
-        for model in models:
-            for b, keypoints in model.detect(img):
+        runs = [m.detect(img) for m in models]
+        if tiles and max(img.shape[:2]) > BLAZEFACE_TILE:
+            runs.append(detect_on_tiles(models[0], img, BLAZEFACE_TILE))
+        for found in runs:
+            for b, keypoints in found:
                 box = to_dlib_box(b.left, b.top, b.right, b.bottom, b.score, BLAZEFACE_TO_DLIB)
                 if not _overlaps(box, out):
                     out.append(Detection(box, blazeface_points(keypoints, box)))
