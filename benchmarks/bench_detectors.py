@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from stngan.faces.blazeface import tile_origins
 from stngan.faces.box import Box
 
 DetectFn = Callable[[np.ndarray], list["Det"]]
@@ -173,15 +174,6 @@ def base_detector(name: str, threads: int) -> DetectFn:
     if name not in makers:
         raise SystemExit(f"unknown detector {name!r}; known: {', '.join(BASE_DETECTORS)} (+ @tileT, @xF variants)")
     return makers[name]()
-
-
-def tile_origins(length: int, tile: int) -> list[int]:
-    """Start offsets of tiles of ``tile`` px with stride 3/4 tile covering ``length`` px."""
-    if length <= tile:
-        return [0]
-    stride = max(1, int(tile * 0.75))
-    n = math.ceil((length - tile) / stride) + 1
-    return sorted({min(i * stride, length - tile) for i in range(n)})
 
 
 def merge_nms(dets: list[Det], iou: float = 0.3, contained: float = 0.6) -> list[Det]:
