@@ -180,7 +180,7 @@ def merge_nms(dets: list[Det], iou: float = 0.3, contained: float = 0.6) -> list
     """Keep the best of overlapping detections (IoU > iou, or a box mostly inside a better one)."""
     kept: list[Det] = []
     for d in sorted(dets, key=lambda d: -d.box.score):
-        if all(box_iou(d.box, k.box) <= iou and overlap_of_smaller(d.box, k.box) <= contained for k in kept):
+        if all(d.box.iou(k.box) <= iou and overlap_of_smaller(d.box, k.box) <= contained for k in kept):
             kept.append(d)
     return kept
 
@@ -263,13 +263,6 @@ def build_detector(name: str, threads: int) -> DetectFn:
 
 # ----------------------------------------------------------------------------------------------- geometry
 
-def box_iou(a: Box, b: Box) -> float:
-    w = max(0.0, min(a.right, b.right) - max(a.left, b.left))
-    h = max(0.0, min(a.bottom, b.bottom) - max(a.top, b.top))
-    inter = w * h
-    return inter / max(a.area + b.area - inter, 1e-9)
-
-
 def overlap_of_smaller(a: Box, b: Box) -> float:
     w = max(0.0, min(a.right, b.right) - max(a.left, b.left))
     h = max(0.0, min(a.bottom, b.bottom) - max(a.top, b.top))
@@ -298,7 +291,7 @@ def is_found(face: Face, dets: list[Det], w: int, h: int) -> bool:
     gt = clipped_box(face, w, h)
     pts = visible_points(face)
     for d in dets:
-        if gt is not None and box_iou(d.box, gt) >= FOUND_IOU:
+        if gt is not None and d.box.iou(gt) >= FOUND_IOU:
             return True
         if contains_points(d.box, pts) and d.box.width <= MAX_BOX_TO_FACE * max(face.box[2] - face.box[0], 1.0):
             return True
@@ -310,7 +303,7 @@ def is_false(box: Box, faces: list[Face], w: int, h: int) -> bool:
     cx, cy = box.center
     for f in faces:
         gt = clipped_box(f, w, h) or Box(*f.box)
-        if box_iou(box, gt) >= FALSE_IOU or (gt.left <= cx <= gt.right and gt.top <= cy <= gt.bottom):
+        if box.iou(gt) >= FALSE_IOU or (gt.left <= cx <= gt.right and gt.top <= cy <= gt.bottom):
             return False
         if contains_points(box, visible_points(f)):
             return False
@@ -404,7 +397,7 @@ def reference_faces(detectors: Detectors, key: str, img: np.ndarray, item_id: st
     faces, used = [], set()
     for i, c in enumerate(cnn):
         match = next((j for j, b in enumerate(blaze) if j not in used and (
-            box_iou(c.box, b.box) >= FOUND_IOU or contains_points(c.box, b.points[:3]))), None)
+            c.box.iou(b.box) >= FOUND_IOU or contains_points(c.box, b.points[:3]))), None)
         if match is not None:
             used.add(match)
         pts = None if match is None else blaze[match].points

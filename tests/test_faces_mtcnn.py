@@ -8,7 +8,6 @@ from stngan.faces.detect import FaceDetector
 from stngan.faces.image_io import load_image
 from stngan.faces.mtcnn import MTCNN, crops
 from stngan.faces.template import five_points
-from stngan.inference.tracking import iou
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +55,7 @@ def test_union_boxes_are_in_dlib_convention(face_images, face_analyses):
     dlib_box = face_analyses["frontal"][0].box
     for kind in ("mtcnn", "blazeface"):
         box = FaceDetector(kind).detect(face_images["frontal"])[0]
-        assert iou(box, dlib_box) > 0.7, kind
+        assert box.iou(dlib_box) > 0.7, kind
 
 
 def test_blazeface_windows_find_a_small_face_the_whole_frame_misses(face_images, face_analyses):

@@ -45,6 +45,15 @@ class Box:
         """(x, y) of the box centre."""
         return (self.left + self.right) / 2.0, (self.top + self.bottom) / 2.0
 
+    def iou(self, other: Box) -> float:
+        """Intersection over union with another box (0 when they do not overlap)."""
+        w = min(self.right, other.right) - max(self.left, other.left)
+        h = min(self.bottom, other.bottom) - max(self.top, other.top)
+        if w <= 0 or h <= 0:
+            return 0.0
+        inter = w * h
+        return inter / (self.area + other.area - inter)
+
     @classmethod
     def from_dlib(cls, rect: dlib.rectangle, score: float = 0.0) -> Box:
         """dlib rectangles hold inclusive pixel indices; widen by half a pixel to continuous edges."""

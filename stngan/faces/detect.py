@@ -70,10 +70,8 @@ def blazeface_points(keypoints: np.ndarray, box: Box) -> np.ndarray:
 
 
 def _overlaps(box: Box, others: list[Detection]) -> bool:
-    from stngan.inference.tracking import iou
-
     cx, cy = box.center
-    return any(iou(box, o.box) >= MERGE_IOU or (o.box.left <= cx <= o.box.right and o.box.top <= cy <= o.box.bottom)
+    return any(box.iou(o.box) >= MERGE_IOU or (o.box.left <= cx <= o.box.right and o.box.top <= cy <= o.box.bottom)
                for o in others)
 
 

@@ -17,15 +17,6 @@ import numpy as np
 from stngan.faces.box import Box
 
 
-def iou(a: Box, b: Box) -> float:
-    w = min(a.right, b.right) - max(a.left, b.left)
-    h = min(a.bottom, b.bottom) - max(a.top, b.top)
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    return inter / (a.area + b.area - inter)
-
-
 @dataclass
 class _Live:
     track_id: int
@@ -47,7 +38,7 @@ class IouTracker:
     def update(self, frame_index: int, boxes: list[Box]) -> list[int]:
         """Track ids for `boxes` (same order) detected in frame `frame_index`."""
         self._live = [t for t in self._live if frame_index - t.last_frame <= self.max_gap + 1]
-        pairs = sorted(((iou(t.box, b), ti, bi) for ti, t in enumerate(self._live) for bi, b in enumerate(boxes)),
+        pairs = sorted(((t.box.iou(b), ti, bi) for ti, t in enumerate(self._live) for bi, b in enumerate(boxes)),
                        reverse=True)
         ids: list[int | None] = [None] * len(boxes)
         used_tracks: set[int] = set()
