@@ -146,10 +146,12 @@ def _rgb(value: str) -> tuple[int, int, int]:
               help="With --inpaint: where the model runs.")
 @click.option("--batch-frames", default=0, show_default=True, type=click.IntRange(min=0),
               help="With --inpaint: video frames whose faces share one model call (0: 16 on CUDA, 1 on CPU).")
+@click.option("--blend", type=click.Choice(["poisson", "none"]), default="poisson", show_default=True,
+              help="With --inpaint: blend each fill into the skin around it (poisson) or paste it as painted (none).")
 @_overwrite_option
 @_video_options
 def anonymize(input_path, output, detector, min_face, upsample, max_res, detect_every, hold, max_gap, fill, review,
-              then_inpaint, masked_output, model, device, batch_frames, overwrite, lossless, crf, quiet) -> None:
+              then_inpaint, masked_output, model, device, batch_frames, blend, overwrite, lossless, crf, quiet) -> None:
     """Mask eyes, nose and mouth of every face (paper's circles); writes OUTPUT and OUTPUT.stngan.json."""
     from stngan.inference import app
     from stngan.inference.frames import AnonymizeOptions
@@ -157,7 +159,8 @@ def anonymize(input_path, output, detector, min_face, upsample, max_res, detect_
     options = AnonymizeOptions(detector, upsample, _rgb(fill), min_face, max_res, detect_every, hold, max_gap)
     video = app.VideoOptions("lossless" if lossless else "lossy", crf)
     folder = input_path.is_dir()
-    then = _inpaint_after(input_path, then_inpaint, masked_output, model, device, batch_frames, overwrite, folder)
+    then = _inpaint_after(input_path, then_inpaint, masked_output, model, device, batch_frames, blend, overwrite,
+                          folder)
 
     def review_for(src: Path) -> Path | None:
         if review is None:
@@ -172,7 +175,7 @@ def anonymize(input_path, output, detector, min_face, upsample, max_res, detect_
 
 
 def _inpaint_after(input_path: Path, enabled: bool, masked: Path | None, model: str | None, device: str,
-                   batch_frames: int, overwrite: bool, folder: bool):
+                   batch_frames: int, blend: str, overwrite: bool, folder: bool):
     """The one-pass inpainting step of `anonymize --inpaint`, or None (options checked up front)."""
     if not enabled:
         if masked is not None or model is not None:
@@ -186,7 +189,7 @@ def _inpaint_after(input_path: Path, enabled: bool, masked: Path | None, model: 
         if folder:
             raise click.UsageError("--masked-output works with a single image or video input")
         app.check_output(input_path, masked, overwrite)
-    return app.InpaintAfter(Inpainter(model, device=device), LandmarkControl(), masked, batch_frames)
+    return app.InpaintAfter(Inpainter(model, device=device, blend=blend), LandmarkControl(), masked, batch_frames)
 
 
 def _summary(verb: str, output: Path, stats: dict) -> None:
@@ -214,16 +217,19 @@ def _summary(verb: str, output: Path, stats: dict) -> None:
 @click.option("--seed", default=0, show_default=True, help="Seed of --perturb.")
 @click.option("--batch-frames", default=0, show_default=True, type=click.IntRange(min=0),
               help="Video frames whose faces share one model call (0: 16 on CUDA, 1 on CPU).")
+@click.option("--blend", type=click.Choice(["poisson", "none"]), default="poisson", show_default=True,
+              help="Blend each fill into the skin around it (poisson: colour and brightness from the mask's edge) "
+                   "or paste it as the model painted it (none).")
 @_overwrite_option
 @_video_options
-def inpaint(input_path, output, model, sidecar, device, amp, landmarks_from, perturb, seed, batch_frames, overwrite,
-            lossless, crf, quiet) -> None:
+def inpaint(input_path, output, model, sidecar, device, amp, landmarks_from, perturb, seed, batch_frames, blend,
+            overwrite, lossless, crf, quiet) -> None:
     """Inpaint the masked faces of an anonymized image, folder or video; outside the masks nothing changes."""
     from stngan.inference import app
     from stngan.inference.control import landmark_control
     from stngan.inference.inpainter import Inpainter
 
-    inpainter = Inpainter(model, device=device, amp=amp)
+    inpainter = Inpainter(model, device=device, amp=amp, blend=blend)
     control = landmark_control(landmarks_from, perturb, seed, inpainter.crop_size)
     video = app.VideoOptions("lossless" if lossless else "lossy", crf)
     single = app.media_kind(input_path) != "folder"

@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 
 from stngan.config import ExperimentConfig
+from stngan.inference.blend import BLEND_MODES, poisson_blend
 from stngan.inference.crops import CropInput
 from stngan.models.generator import background_copy
 from stngan.training.checkpoint import CheckpointError, load_generator
@@ -45,10 +46,15 @@ class Inpainter:
 
     SI checkpoints process items independently; STN checkpoints keep a streaming state per track id
     (items of one track must arrive in frame order; `end_track` frees a finished track's state).
+    ``blend="poisson"`` blends each fill into the visible skin around it (:mod:`stngan.inference.blend`);
+    ``"none"`` returns the model's output as the paper composites it.
     """
 
     def __init__(self, model: str | Path | None = None, device: str = "cpu", amp: str = "auto",
-                 allowed_kinds: tuple[str, ...] = ("si", "stn"), max_batch: int = 32) -> None:
+                 allowed_kinds: tuple[str, ...] = ("si", "stn"), max_batch: int = 32, blend: str = "poisson") -> None:
+        if blend not in BLEND_MODES:
+            raise ValueError(f"unknown blend mode {blend!r}; use one of {', '.join(BLEND_MODES)}")
+        self.blend = blend
         path = model_path(model)
         self.device = torch.device(device)
         self.g, self.cfg = load_generator(path, map_location=self.device)
@@ -93,6 +99,8 @@ class Inpainter:
                 raw = self.g.stream_step([i.track for i in items], x_hat, mask, cond, self.streams)
             else:
                 raw = self.g(x_hat, mask, cond)
+        if self.blend == "poisson":
+            return poisson_blend(raw.float(), x_hat, mask).cpu()
         y = background_copy(x_hat, mask, raw.float()) if self.cfg.model.bgcp else raw.float()
         return y.cpu()
 
