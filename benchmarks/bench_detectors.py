@@ -56,6 +56,7 @@ BASE_DETECTORS = {
     "cnn": "dlib CNN (MMOD), upsample 1",
     "mtcnn": "MTCNN (facenet-pytorch), min_face_size 20, thresholds 0.6/0.7/0.7",
     "mtcnn-low": "MTCNN, min_face_size 20, thresholds 0.5/0.6/0.6",
+    "smtcnn-eE": "stngan's MTCNN (same weights and thresholds), P-Net looking E windows past the borders",
     "blaze-full": "BlazeFace full range (192 px input), whole frame",
     "blaze-short": "BlazeFace short range (128 px input), whole frame",
     "blaze-full-0.35": "BlazeFace full range, min score 0.35",
@@ -158,6 +159,18 @@ def mtcnn_detector(thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)) -> 
     return detect
 
 
+def our_mtcnn_detector(edge: float) -> DetectFn:
+    """stngan's own MTCNN cascade (same weights) with P-Net looking ``edge`` windows past the borders."""
+    from stngan.faces.mtcnn import MTCNN
+    model = MTCNN(20, (0.6, 0.7, 0.7), edge=edge)
+
+    def detect(img: np.ndarray) -> list[Det]:
+        boxes, probs, points = model.detect(img)
+        return [Det(Box(*b[:4], float(p)), np.asarray(pt, np.float32)) for b, p, pt in zip(boxes, probs, points)
+                if b[2] > b[0] and b[3] > b[1]]
+    return detect
+
+
 def blaze_detector(model: str, threads: int, min_score: float = 0.5) -> DetectFn:
     from stngan.faces.blazeface import BlazeFace
     bf = BlazeFace(model, min_score=min_score, threads=threads)
@@ -171,6 +184,8 @@ def base_detector(name: str, threads: int) -> DetectFn:
         "mtcnn": mtcnn_detector, "mtcnn-low": lambda: mtcnn_detector((0.5, 0.6, 0.6)),
         "blaze-full": lambda: blaze_detector("full", threads), "blaze-short": lambda: blaze_detector("short", threads),
         "blaze-full-0.35": lambda: blaze_detector("full", threads, 0.35)}
+    if name.startswith("smtcnn-e"):
+        return our_mtcnn_detector(float(name[len("smtcnn-e"):]))
     if name not in makers:
         raise SystemExit(f"unknown detector {name!r}; known: {', '.join(BASE_DETECTORS)} (+ @tileT, @xF variants)")
     return makers[name]()

@@ -134,6 +134,8 @@ def _rgb(value: str) -> tuple[int, int, int]:
               help="Videos: frames a mask is kept before a face's first and after its last detection.")
 @click.option("--max-gap", default=10, show_default=True, type=click.IntRange(min=0),
               help="Videos: longest run of frames without a detection that a face's track bridges.")
+@click.option("--workers", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Videos: frames detected at once, one thread each (0: one per CPU core, at most 4).")
 @click.option("--fill", default="0,0,0", show_default=True, help="RGB fill of the masked circles.")
 @click.option("--review", type=click.Path(path_type=Path),
               help="Also write an audit page (HTML; for a folder input: a folder of pages) to check before publishing.")
@@ -150,13 +152,13 @@ def _rgb(value: str) -> tuple[int, int, int]:
               help="With --inpaint: blend each fill into the skin around it (poisson) or paste it as painted (none).")
 @_overwrite_option
 @_video_options
-def anonymize(input_path, output, detector, min_face, upsample, max_res, detect_every, hold, max_gap, fill, review,
+def anonymize(input_path, output, detector, min_face, upsample, max_res, detect_every, hold, max_gap, workers, fill, review,
               then_inpaint, masked_output, model, device, batch_frames, blend, overwrite, lossless, crf, quiet) -> None:
     """Mask eyes, nose and mouth of every face (paper's circles); writes OUTPUT and OUTPUT.stngan.json."""
     from stngan.inference import app
     from stngan.inference.frames import AnonymizeOptions
 
-    options = AnonymizeOptions(detector, upsample, _rgb(fill), min_face, max_res, detect_every, hold, max_gap)
+    options = AnonymizeOptions(detector, upsample, _rgb(fill), min_face, max_res, detect_every, hold, max_gap, workers)
     video = app.VideoOptions("lossless" if lossless else "lossy", crf)
     folder = input_path.is_dir()
     then = _inpaint_after(input_path, then_inpaint, masked_output, model, device, batch_frames, blend, overwrite,

@@ -92,12 +92,12 @@ def test_dim_face_is_masked(finder, face_analyses, face_images):
 
 def _anonymize_clip(tmp_path: Path, frames: list[np.ndarray], monkeypatch=None, blind: tuple[int, ...] = (),
                     rotation: int | None = None, **options) -> tuple[Path, Sidecar]:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     src = tmp_path / "in.mkv"
     make_clip(src, frames, codec="ffv1", rotation=rotation)
     if blind:
-        original = FaceFinder.find
-        monkeypatch.setattr(FaceFinder, "find",
-                            lambda self, img, i, **kw: [] if i in blind else original(self, img, i, **kw))
+        original = FaceFinder.track
+        monkeypatch.setattr(FaceFinder, "track", lambda self, i, faces: original(self, i, [] if i in blind else faces))
     out = tmp_path / "out.mkv"
     app.anonymize_video(src, out, AnonymizeOptions(**options), app.VideoOptions("lossless"), progress=False)
     return out, Sidecar.load(sidecar_path_for(out))
@@ -122,6 +122,18 @@ def test_track_start_and_end_are_held(tmp_path, monkeypatch):
     faces = sidecar.faces_by_frame()
     assert sorted(faces) == list(range(12))
     assert [faces[i][0].origin for i in (0, 1, 2, 9, 10, 11)] == ["held", "held", "detected", "detected", "held", "held"]
+
+
+def test_frames_detected_in_parallel_give_the_serial_result(tmp_path):
+    frames = astronaut_frames(6)
+    scene = np.full_like(frames[0], 30)
+    scene[::8] = 220
+    frames = frames[:3] + [scene] * 2 + frames[3:]  # two cuts: new shots start in the worker queue
+    serial = _anonymize_clip(tmp_path / "1", frames, workers=1)
+    parallel = _anonymize_clip(tmp_path / "3", frames, workers=3)
+    assert serial[1].to_dict()["frames"] == parallel[1].to_dict()["frames"]
+    assert serial[1].stats["cuts"] == 2 and serial[1].stats["tracks"] == 2
+    assert all(np.array_equal(a, b) for a, b in zip(frames_of(serial[0]), frames_of(parallel[0]), strict=True))
 
 
 def test_no_mask_is_dragged_across_a_shot_cut(tmp_path, monkeypatch):

@@ -74,3 +74,15 @@ def test_blazeface_windows_find_a_small_face_the_whole_frame_misses(face_images,
     found = detect_on_tiles(model, canvas, 320)
     cx, cy = (face.box.center[0] + 0.5) * s - 0.5 + 900, (face.box.center[1] + 0.5) * s - 0.5 + 500
     assert any(b.left < cx < b.right and b.top < cy < b.bottom for b, _ in found)
+
+
+def test_face_cut_by_the_frame_edge_is_found_by_looking_past_the_border(face_images, face_analyses):
+    """A frame edge between the eyes (one eye outside): P-Net needs windows reaching past the border."""
+    lm = face_analyses["outdoor"][0].landmarks
+    right_eye, left_eye = lm[36:42].mean(axis=0), lm[42:48].mean(axis=0)
+    cut = int(right_eye[0] + 0.4 * (left_eye[0] - right_eye[0]))
+    half = np.ascontiguousarray(face_images["outdoor"][:, cut:])
+    assert len(MTCNN(20, edge=0).detect(half)[0]) == 0
+    boxes, scores, points = MTCNN(20).detect(half)
+    assert len(boxes) == 1 and scores[0] > 0.9
+    assert boxes[0][0] < 0 < boxes[0][2]  # the box reaches past the edge, where the face continues

@@ -103,6 +103,11 @@ class FaceDetector:
         self.min_score = float(DEFAULT_MIN_SCORE[kind] if min_score is None else min_score)
         self._model = None
 
+    @property
+    def has_fast_part(self) -> bool:
+        """Whether ``detect_with_points(fast_only=True)`` runs a cheaper detector (the union's BlazeFace)."""
+        return self.kind == "mtcnn+blazeface"
+
     def _load(self):
         if self._model is None:
             if self.kind == "hog":

@@ -125,7 +125,7 @@ def _nms_min(boxes: np.ndarray, scores: np.ndarray, threshold: float) -> np.ndar
 
 
 @contextlib.contextmanager
-def _one_thread():
+def one_torch_thread():
     """Run on one torch thread: the cascade's small convolutions gain nothing from a second thread, and
     when another process holds the other core OpenMP's threads spin-wait (measured 0.14 s per 720p frame on
     one thread vs 1.53 s on two beside a busy process)."""
@@ -160,6 +160,9 @@ class MTCNN:
 
     min_face: int = 20
     thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)
+    # P-Net also looks this many of its 12-px windows past every border (black), so a face cut by the frame
+    # edge, down to its nose and mouth, still gets a proposal; cheap: a few pixels per pyramid level
+    edge: float = 0.5
 
     def __post_init__(self) -> None:
         self.nets = (_load(pnet(), "mtcnn_pnet"), _load(rnet(), "mtcnn_rnet"), _load(onet(), "mtcnn_onet"))
@@ -175,15 +178,19 @@ class MTCNN:
     def _proposals(self, img: np.ndarray) -> np.ndarray:
         """P-Net over the pyramid: (N, 9) x1 y1 x2 y2 score + 4 regression values."""
         h, w = img.shape[:2]
+        pad = int(round(12 * self.edge))
         found = []
         for scale in self._scales(h, w):
             level = cv2.resize(img, (int(w * scale + 1), int(h * scale + 1)), interpolation=cv2.INTER_AREA)
+            if pad:
+                level = cv2.copyMakeBorder(level, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
             reg, logits = self.nets[0](_normalise(level[None]))
             prob = torch.softmax(logits, dim=1)[0, 1].numpy()
             ys, xs = np.nonzero(prob >= self.thresholds[0])
             if not len(ys):
                 continue
             cells = np.stack([xs, ys], axis=1).astype(np.float64)
+            cells -= pad / 2  # P-Net's stride is 2 level pixels
             boxes = np.hstack([np.floor((2 * cells + 1) / scale), np.floor((2 * cells + 12) / scale),
                                prob[ys, xs][:, None], reg[0][:, ys, xs].numpy().T])
             found.append(boxes[_nms(boxes[:, :4], boxes[:, 4], NMS_SCALE)])
@@ -202,7 +209,7 @@ class MTCNN:
 
     @torch.inference_mode()
     def detect(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        with _one_thread():
+        with one_torch_thread():
             return self._detect(np.ascontiguousarray(img))
 
     def _detect(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -7,7 +7,9 @@ half-written file. Images are written as PNG (lossless: background bit-exact); v
 from __future__ import annotations
 
 import contextlib
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,27 +105,44 @@ class BatchedInpaint:
 
 
 def find_faces_in_video(src: Path, options: AnonymizeOptions, progress: bool) -> tuple[dict, int, list[int], int]:
-    """First pass: the detected faces per frame (display orientation), frame count, shot cuts, rotation."""
+    """First pass: the detected faces per frame (display orientation), frame count, shot cuts, rotation.
+
+    Frames are detected ``options.detection_threads`` at a time (torch, OpenCV and TFLite release the GIL
+    while they compute; each thread runs single-threaded), and tracked in frame order as they finish."""
+    from stngan.faces.mtcnn import one_torch_thread
     from stngan.media import VideoReader, to_display
 
     finder, cuts_detector = FaceFinder(options), ShotCutDetector()
     detected, cuts, since_detection, n = {}, [], options.detect_every, 0
-    with VideoReader(src) as reader:
+    workers = options.detection_threads
+    pending: deque = deque()  # (frame index, shot cut before it, detection job or None), in frame order
+
+    def settle_oldest() -> None:
+        index, cut, job = pending.popleft()
+        if cut:
+            finder.new_shot()
+        faces = finder.track(index, job.result()) if job is not None else []
+        if faces:
+            detected[index] = faces
+
+    with VideoReader(src) as reader, ThreadPoolExecutor(workers) as pool, one_torch_thread():
         rotation = reader.rotation if reader.rotation % 90 == 0 else 0
         for frame in _progress(reader, reader.frame_count, f"find faces {src.name}", progress):
             image = to_display(frame.image, rotation)
             n += 1
-            if cuts_detector.is_cut(image):
+            cut = cuts_detector.is_cut(image)
+            if cut:
                 cuts.append(frame.index)
-                finder.new_shot()
                 since_detection = options.detect_every
             full = since_detection >= options.detect_every
             since_detection = 0 if full else since_detection
-            if full or finder.has_fast_part:
-                faces = finder.find(image, frame.index, fast_only=not full)
-                if faces:
-                    detected[frame.index] = faces
+            job = pool.submit(finder.detect, image, not full) if full or finder.has_fast_part else None
+            pending.append((frame.index, cut, job))
             since_detection += 1
+            while len(pending) > 2 * workers:  # bounded: memory stays flat on long videos
+                settle_oldest()
+        while pending:
+            settle_oldest()
     return detected, n, cuts, rotation
 
 

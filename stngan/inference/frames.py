@@ -7,6 +7,8 @@
 """
 from __future__ import annotations
 
+import os
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -16,7 +18,9 @@ import numpy as np
 from stngan.faces.analyzer import Face, FaceAnalyzer
 from stngan.faces.box import Box
 from stngan.faces.crop import CropTransform
-from stngan.faces.fallback import face_mask
+from stngan.faces.detect import FaceDetector
+from stngan.faces.fallback import FaceMask, face_mask
+from stngan.faces.landmarks import LandmarkPredictor
 from stngan.faces.masks import apply_mask, rasterize
 from stngan.inference.control import LandmarkControl
 from stngan.inference.crops import paste, prepare_crop
@@ -37,15 +41,21 @@ class AnonymizeOptions:
     detect_every: int = 1
     hold: int = 5  # videos: frames a mask is kept before a track's first / after its last detection
     max_gap: int = 10  # videos: longest run of frames without detection bridged by interpolation
+    workers: int = 0  # videos: frames detected at once, one thread each (0: one per CPU core, at most 4)
 
     def __post_init__(self) -> None:
-        for name, low in (("min_face", 12), ("max_res", 0), ("detect_every", 1), ("hold", 0), ("max_gap", 0)):
+        for name, low in (("min_face", 12), ("max_res", 0), ("detect_every", 1), ("hold", 0), ("max_gap", 0),
+                          ("workers", 0)):
             value = getattr(self, name)
             if int(value) != value or value < low:
                 raise ValueError(f"{name.replace('_', '-')} must be an integer >= {low}, got {value!r}")
         if self.max_gap < self.detect_every - 1:
             raise ValueError(f"max-gap ({self.max_gap}) must be at least detect-every - 1 ({self.detect_every - 1}), "
                              f"or tracks break between detections")
+
+    @property
+    def detection_threads(self) -> int:
+        return self.workers or max(1, min(len(os.sched_getaffinity(0)), 4))
 
 
 @dataclass
@@ -74,20 +84,35 @@ class AnonymizeStats:
 
 
 class FaceFinder:
-    """Detection → landmarks → mask rule for one frame (display orientation), with track ids per shot."""
+    """Detection → landmarks → mask rule for one frame (display orientation), with track ids per shot.
+
+    :meth:`detect` may run on several threads at once (each thread gets its own detector: TFLite
+    interpreters are not thread-safe; the landmark model is shared); :meth:`track` must then be called
+    with the frames in order. :meth:`find` is both for one frame.
+    """
 
     def __init__(self, options: AnonymizeOptions) -> None:
         self.options = options
-        self.analyzer = FaceAnalyzer(options.detector, options.upsample, min_face=options.min_face)
         self.tracker = IouTracker(max_gap=options.max_gap)
-        self.has_fast_part = options.detector == "mtcnn+blazeface"
+        self.has_fast_part = FaceDetector(options.detector).has_fast_part
+        self._predictor = LandmarkPredictor()
+        self._local = threading.local()
+
+    @property
+    def analyzer(self) -> FaceAnalyzer:
+        """This thread's detector + the shared landmark model."""
+        if not hasattr(self._local, "analyzer"):
+            self._local.analyzer = FaceAnalyzer(self.options.detector, self.options.upsample,
+                                                min_face=self.options.min_face, predictor=self._predictor)
+        return self._local.analyzer
 
     def _faces(self, frame: np.ndarray, fast_only: bool) -> list[Face]:
         """Faces at full resolution; detection on a downscaled copy when max_res caps it."""
         h, w = frame.shape[:2]
         cap = self.options.max_res
+        analyzer = self.analyzer
         if not cap or max(h, w) <= cap:
-            return self.analyzer.analyze(frame, fast_only=fast_only)
+            return analyzer.analyze(frame, fast_only=fast_only)
         s = cap / max(h, w)
         small = cv2.resize(frame, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
 
@@ -95,27 +120,31 @@ class FaceFinder:
             return (e + 0.5) / s - 0.5
 
         faces = []
-        for d in self.analyzer.detector.detect_with_points(small, fast_only=fast_only):
+        for d in analyzer.detector.detect_with_points(small, fast_only=fast_only):
             b = Box(up(d.box.left), up(d.box.top), up(d.box.right), up(d.box.bottom), d.box.score)
             points = None if d.points is None else (d.points + 0.5) / s - 0.5
-            faces.append(Face(b, self.analyzer.predictor.predict(frame, b), points))
+            faces.append(Face(b, analyzer.predictor.predict(frame, b), points))
         return faces
 
     def new_shot(self) -> None:
         """Forget live tracks: the next faces start new tracks (a shot cut)."""
         self.tracker.end_all()
 
+    def detect(self, frame: np.ndarray, fast_only: bool = False) -> list[tuple[Box, FaceMask]]:
+        """The faces of an (H, W, 3) uint8 frame with their masks and rules, before tracking (thread-safe;
+        ``fast_only``: only the detector's fast part, see :meth:`FaceDetector.detect_with_points`)."""
+        return [(f.box, face_mask(f.box, f.landmarks, f.points))
+                for f in self._faces(np.ascontiguousarray(frame), fast_only)]
+
+    def track(self, index: int, faces: list[tuple[Box, FaceMask]]) -> list[FaceRecord]:
+        """Frame ``index``'s faces (from :meth:`detect`) as records with track ids; frames in order."""
+        ids = self.tracker.update(index, [box for box, _ in faces])
+        return [FaceRecord(track, box, fm.landmarks, fm.geometry, fm.rule, "detected")
+                for track, (box, fm) in zip(ids, faces)]
+
     def find(self, frame: np.ndarray, index: int, fast_only: bool = False) -> list[FaceRecord]:
-        """The faces detected in an (H, W, 3) uint8 frame, each with its track id, mask and rule
-        (``fast_only``: only the detector's fast part, see :meth:`FaceDetector.detect_with_points`)."""
-        frame = np.ascontiguousarray(frame)
-        faces = self._faces(frame, fast_only)
-        ids = self.tracker.update(index, [f.box for f in faces])
-        records = []
-        for track, f in zip(ids, faces):
-            fm = face_mask(f.box, f.landmarks, f.points)
-            records.append(FaceRecord(track, f.box, fm.landmarks, fm.geometry, fm.rule, "detected"))
-        return records
+        """:meth:`detect` then :meth:`track` for one frame."""
+        return self.track(index, self.detect(frame, fast_only))
 
 
 class Anonymizer:
