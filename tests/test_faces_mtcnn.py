@@ -86,3 +86,18 @@ def test_face_cut_by_the_frame_edge_is_found_by_looking_past_the_border(face_ima
     boxes, scores, points = MTCNN(20).detect(half)
     assert len(boxes) == 1 and scores[0] > 0.9
     assert boxes[0][0] < 0 < boxes[0][2]  # the box reaches past the edge, where the face continues
+
+
+def test_a_weak_blazeface_only_box_needs_the_cascade_to_confirm_it(face_data_dir, face_images):
+    """Cartoon letters score 0.54 in BlazeFace (a false face); the union asks R-Net/O-Net, which say no,
+    while they confirm real faces at any quarter turn."""
+    cartoon = load_image(face_data_dir / "feat_cartoon_noface.jpg")
+    blaze = FaceDetector("blazeface").detect(cartoon)
+    assert len(blaze) == 1 and blaze[0].score < 0.55
+    assert FaceDetector("mtcnn+blazeface").detect(cartoon) == []
+    cascade = MTCNN(20)
+    assert cascade.face_probability(cartoon, blaze[0].center, blaze[0].width) < 0.8
+    for turns in range(4):
+        face = np.ascontiguousarray(np.rot90(face_images["frontal"], turns))
+        h, w = face.shape[:2]
+        assert cascade.face_probability(face, (w / 2, h / 2), 0.6 * w) > 0.9, turns

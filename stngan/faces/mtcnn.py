@@ -208,6 +208,26 @@ class MTCNN:
         return np.hstack([boxes[keep, :4], prob[keep, None], reg[keep]]), points
 
     @torch.inference_mode()
+    def face_probability(self, img: np.ndarray, center: tuple[float, float], side: float,
+                         angles: tuple[float, ...] = (0, 45, -45, 90, -90, 180)) -> float:
+        """How sure R-Net and O-Net are that the ``side``-px square at ``center`` holds a face, at the best of
+        ``angles`` (degrees; the cascade itself is upright-only): max over angles of min(R-Net, O-Net)."""
+        cx, cy = center
+        size = max(int(round(side)), 2)
+        best = 0.0
+        with one_torch_thread():
+            for angle in angles:
+                warp = cv2.getRotationMatrix2D((cx, cy), angle, 1.0)
+                warp[:, 2] += (size / 2 - cx, size / 2 - cy)
+                patch = cv2.warpAffine(img, warp, (size, size), flags=cv2.INTER_AREA, borderValue=(0, 0, 0))
+                probs = []
+                for stage, px in ((1, 24), (2, 48)):
+                    logits = self.nets[stage](_normalise(cv2.resize(patch, (px, px), interpolation=cv2.INTER_AREA)[None]))[1]
+                    probs.append(float(torch.softmax(logits, dim=1)[0, 1]))
+                best = max(best, min(probs))
+        return best
+
+    @torch.inference_mode()
     def detect(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         with one_torch_thread():
             return self._detect(np.ascontiguousarray(img))
