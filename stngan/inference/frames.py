@@ -26,7 +26,7 @@ from stngan.inference.control import LandmarkControl
 from stngan.inference.crops import paste, prepare_crop
 from stngan.inference.inpainter import Inpainter
 from stngan.inference.sidecar import FACE_ORIGINS, MASK_RULES, FaceRecord, FrameRecord, Sidecar
-from stngan.inference.tracking import IouTracker, smooth_boxes
+from stngan.inference.tracking import IouTracker, smooth_track
 
 
 @dataclass
@@ -171,19 +171,25 @@ def mask_frame(frame: np.ndarray, records: list[FaceRecord], fill: tuple[int, in
     return apply_mask(frame, mask_union(records, frame.shape[:2]), fill)
 
 
-def smoothed_transforms(sidecar: Sidecar, pad: float, size: int, radius: int = 2) -> dict[tuple[int, int], CropTransform]:
-    """Crop transform per (frame index, track), from boxes smoothed along each track (see tracking)."""
-    per_track: dict[int, list[tuple[int, Box]]] = {}
+def smoothed_tracks(sidecar: Sidecar, pad: float, size: int,
+                    radius: int = 2) -> dict[tuple[int, int], tuple[CropTransform, np.ndarray]]:
+    """Per (frame index, track): the crop transform from boxes smoothed along the track, and the (68, 2)
+    landmarks smoothed the same way (frame coordinates), which the model is conditioned on: dlib's
+    per-frame landmark jitter otherwise makes the painted features shimmer. Masks are not smoothed."""
+    per_track: dict[int, list[tuple[int, FaceRecord]]] = {}
     for fr in sidecar.frames:
         for face in fr.faces:
-            per_track.setdefault(face.track, []).append((fr.index, face.box))
+            per_track.setdefault(face.track, []).append((fr.index, face))
     out = {}
     for track, items in per_track.items():
         items.sort(key=lambda t: t[0])
         frames = [i for i, _ in items]
-        raw = np.array([[b.left, b.top, b.right, b.bottom] for _, b in items], dtype=np.float64)
-        for f, (l, t, r, b) in zip(frames, smooth_boxes(frames, raw, radius)):
-            out[(f, track)] = CropTransform.from_box(Box(l, t, r, b), pad=pad, size=size)
+        boxes = smooth_track(frames, np.array([[f.box.left, f.box.top, f.box.right, f.box.bottom] for _, f in items],
+                                              dtype=np.float64), radius)
+        landmarks = smooth_track(frames, np.stack([f.landmarks.reshape(-1) for _, f in items]).astype(np.float64),
+                                 radius)
+        for f, (l, t, r, b), lm in zip(frames, boxes, landmarks):
+            out[(f, track)] = (CropTransform.from_box(Box(l, t, r, b), pad=pad, size=size), lm.reshape(68, 2))
     return out
 
 
@@ -194,9 +200,9 @@ class FrameInpainter:
                  pad: float = 0.2, smooth_radius: int = 2) -> None:
         self.inpainter = inpainter
         self.faces = sidecar.faces_by_frame()
-        self.transforms = smoothed_transforms(sidecar, pad, inpainter.crop_size, smooth_radius)
+        self.tracks = smoothed_tracks(sidecar, pad, inpainter.crop_size, smooth_radius)
         self.control = control or LandmarkControl()
-        self.last_frame_of_track = {k[1]: k[0] for k in sorted(self.transforms)}
+        self.last_frame_of_track = {k[1]: k[0] for k in sorted(self.tracks)}
         self.faces_done = 0
 
     def process(self, frame: np.ndarray, index: int) -> np.ndarray:
@@ -213,8 +219,8 @@ class FrameInpainter:
         items, owner = [], []
         for k, (frame, index) in enumerate(frames):
             for face in self.faces.get(index, []):
-                ct = self.transforms[(index, face.track)]
-                lm = self.control.apply(ct.to_crop(face.landmarks), face.track, ct.size)
+                ct, landmarks = self.tracks[(index, face.track)]
+                lm = self.control.apply(ct.to_crop(landmarks), face.track, ct.size)
                 items.append(prepare_crop(frame, face.track, ct, face.mask, lm))
                 owner.append((k, index))
         outs = [frame for frame, _ in frames]

@@ -4,8 +4,9 @@ Association: each frame's detections are matched to live tracks by IoU (greedy, 
 IoU ≥ `min_iou`); unmatched detections start new tracks; a track not seen for more than `max_gap`
 frames ends. Ids are never reused.
 
-Smoothing is for the *crop* only (so crops do not jitter between frames); a detected face's privacy mask
-comes from that frame's own landmarks, so smoothing can never move a mask off a face (masks between
+Smoothing is for what the model sees only (crop boxes and the landmark condition, so they do not jitter
+between frames); a detected face's privacy mask comes from that frame's own landmarks, so smoothing can
+never move a mask off a face (masks between
 detections: :mod:`stngan.inference.continuity`).
 """
 from __future__ import annotations
@@ -58,16 +59,16 @@ class IouTracker:
         return [int(i) for i in ids]
 
 
-def smooth_boxes(frames: list[int], boxes: np.ndarray, radius: int = 2) -> np.ndarray:
-    """Centred moving average of one track's boxes, (n, 4) [left, top, right, bottom] at sorted `frames`.
+def smooth_track(frames: list[int], values: np.ndarray, radius: int = 2) -> np.ndarray:
+    """Centred moving average of one track's per-frame values (n, K) at sorted `frames` (boxes, landmarks).
 
     Averages over observations within ±radius frames (a gap shortens the window; it never bridges
     frames the track was absent from by more than radius). Offline smoothing is possible because
     inpainting reads the complete sidecar before it starts.
     """
     frames_arr = np.asarray(frames)
-    out = np.empty_like(boxes, dtype=np.float64)
+    out = np.empty_like(values, dtype=np.float64)
     for i, f in enumerate(frames_arr):
         near = np.abs(frames_arr - f) <= radius
-        out[i] = boxes[near].mean(axis=0)
+        out[i] = values[near].mean(axis=0)
     return out
