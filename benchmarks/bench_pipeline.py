@@ -28,7 +28,7 @@ from stngan.inference.demo import sample_clip
 from stngan.inference.inpainter import Inpainter
 from stngan.media import VideoReader, VideoWriter
 from stngan.models.build import build_generator
-from stngan.training.checkpoint import write_model
+from stngan.checkpoint import write_model
 
 TIMES: dict[str, float] = defaultdict(float)
 

@@ -249,7 +249,7 @@ def inpaint(input_path, output, model, sidecar, device, amp, landmarks_from, per
 @click.option("--fp32", is_flag=True, help="Keep fp32 weights (default: fp16, half the size).")
 def export(checkpoint, out_dir, fp32) -> None:
     """Write an inference-only model (EMA generator safetensors + config.json) from a run or checkpoint."""
-    from stngan.training.checkpoint import export_model
+    from stngan.checkpoint import export_model
 
     click.echo(f"exported -> {export_model(checkpoint, out_dir, half=not fp32)}")
 

@@ -14,8 +14,12 @@ from typing import Any
 
 import yaml
 
+from stngan.errors import UserError
 
-class ConfigError(ValueError):
+CROP_SIZE = 128  # px side of every stored face crop and model input (stngan.data.layout stores this size)
+
+
+class ConfigError(UserError, ValueError):
     """A config file or override that does not fit the schema; the message names the key."""
 
 
@@ -25,7 +29,7 @@ class ModelConfig:
     landmarks: bool = True  # SI-lm / STN-lm: landmark heat maps c concatenated to the input
     bgcp: bool = True  # background hard copy y = x_hat·(1−m) + G·m (paper 3.1); False = "w/o BGCP" ablation
     cond_channels: int = 5  # channels of c when landmarks are used (stngan.faces.condition)
-    image_size: int = 128
+    image_size: int = CROP_SIZE  # fixed: stores hold CROP_SIZE crops; kept so a checkpoint states its input size
     g_width: int = 64
     g_res_blocks: int = 6
     d_width: int = 64
@@ -40,10 +44,16 @@ class ModelConfig:
 
     def validate(self) -> None:
         _check(self.kind in ("si", "stn", "partialconv"), "model.kind", "si, stn or partialconv", self.kind)
-        _check(self.image_size % 64 == 0, "model.image_size", "a multiple of 64", self.image_size)
+        _check(self.image_size == CROP_SIZE, "model.image_size", f"{CROP_SIZE} (the crop size of every store)",
+               self.image_size)
         _check(self.T >= 1, "model.T", ">= 1", self.T)
         _check(1 <= self.M <= 2, "model.M", "1 or 2 (G has two up-sampling layers)", self.M)
-        _check(self.N >= 1, "model.N", ">= 1", self.N)
+        _check(1 <= self.N < min(self.d_global_layers, self.d_local_layers), "model.N",
+               "in 1..(critic layers - 1)", self.N)
+        _check(self.cond_channels == 5, "model.cond_channels", "5 (jaw, brows, nose, eyes, mouth)", self.cond_channels)
+        for name in ("g_width", "g_res_blocks", "d_width", "d_global_layers", "d_local_layers", "local_crop"):
+            _check(getattr(self, name) > 0, f"model.{name}", "> 0", getattr(self, name))
+        _check(self.d_max_width >= 0, "model.d_max_width", ">= 0 (0: uncapped)", self.d_max_width)
 
     @property
     def input_cond_channels(self) -> int:
@@ -54,18 +64,19 @@ class ModelConfig:
 class DataConfig:
     source: str = ""  # a prepared store directory, or a plain folder of face images (cropped on the fly)
     split: str = "train"
-    pad: float = 0.2  # face box padding ratio (paper 4.1)
     mask_jitter: float = 3.0  # ± px on each circle radius at 128² (paper 4.2)
     hflip: float = 0.5
     tone: float = 0.0  # probability of a random tone change (darker/lighter, saturation, tint): stngan.data.tone
-    workers: int = 2
-    detector: str = "hog"
+    workers: int = 2  # DataLoader worker processes (0: load in the training process)
+    detector: str = "hog"  # when data.source is an image folder: the detector that crops it (hog | cnn)
 
     def validate(self) -> None:
         _check(0.0 <= self.hflip <= 1.0, "data.hflip", "in [0, 1]", self.hflip)
         _check(0.0 <= self.tone <= 1.0, "data.tone", "in [0, 1]", self.tone)
         _check(self.mask_jitter >= 0, "data.mask_jitter", ">= 0", self.mask_jitter)
         _check(self.detector in ("hog", "cnn"), "data.detector", "hog or cnn", self.detector)
+        _check(self.workers >= 0, "data.workers", ">= 0", self.workers)
+        _check(bool(self.split), "data.split", "a split name (train, val, test)", self.split)
 
 
 @dataclass
@@ -77,6 +88,8 @@ class LossConfig:
     lambda_l1: float = 0.0  # optional masked L1 (not in the paper; offline recipe)
 
     def validate(self) -> None:
+        for name in ("lambda_gp", "lambda_pct", "lambda_l1"):
+            _check(getattr(self, name) >= 0, f"loss.{name}", ">= 0", getattr(self, name))
         _check(self.vgg_weights in ("imagenet", "random"), "loss.vgg_weights", "imagenet or random",
                self.vgg_weights)
 
@@ -93,24 +106,31 @@ class TrainConfig:
     decay_start: int = 100_000  # lr constant until here, then linear to exactly 0 at `iters`
     ema_decay: float = 0.999
     seed: int = 0
-    log_every: int = 100
-    sample_every: int = 2_000
-    ckpt_every: int = 10_000
-    keep_last: int = 3
+    log_every: int = 100  # iterations between TensorBoard scalars
+    sample_every: int = 2_000  # iterations between sample grids (and always at the last iteration)
+    ckpt_every: int = 10_000  # iterations between checkpoints (and always at the last iteration)
+    keep_last: int = 3  # step checkpoints kept (0: all); best/ is kept apart
+    # best/ = the checkpoint with the lowest masked L1 of the EMA generator on the first `val_faces` items of
+    # the store's held-out split (val, else test; train only when the store has neither)
+    val_faces: int = 64
     amp: str = "none"  # none | bf16 | fp16
     compile: bool = False
     device: str = "auto"  # auto | cpu | cuda
-    init_from: str = ""  # STN: SI checkpoint to start from
+    init_from: str = ""  # checkpoint to start from (STN: an SI one); stngan.training.warm_start
     train_only_temporal: bool = False  # STN: update only the 3D residual blocks
 
     def validate(self) -> None:
         _check(self.iters > 0, "train.iters", "> 0", self.iters)
         _check(self.batch_size > 0, "train.batch_size", "> 0", self.batch_size)
+        _check(self.lr_g > 0 and self.lr_d > 0, "train.lr_g and train.lr_d", "> 0", (self.lr_g, self.lr_d))
         _check(self.n_critic >= 1, "train.n_critic", ">= 1", self.n_critic)
         _check(0 <= self.decay_start <= self.iters, "train.decay_start", "in [0, train.iters]", self.decay_start)
         _check(0.0 <= self.ema_decay < 1.0, "train.ema_decay", "in [0, 1)", self.ema_decay)
         _check(self.amp in ("none", "bf16", "fp16"), "train.amp", "none, bf16 or fp16", self.amp)
         _check(self.device in ("auto", "cpu", "cuda"), "train.device", "auto, cpu or cuda", self.device)
+        for name in ("log_every", "sample_every", "ckpt_every", "val_faces"):
+            _check(getattr(self, name) > 0, f"train.{name}", "> 0", getattr(self, name))
+        _check(self.keep_last >= 0, "train.keep_last", ">= 0 (0 keeps every checkpoint)", self.keep_last)
 
 
 @dataclass
@@ -125,6 +145,8 @@ class ExperimentConfig:
     def validate(self) -> "ExperimentConfig":
         for part in (self.model, self.data, self.loss, self.train):
             part.validate()
+        _check(not self.train.train_only_temporal or self.model.kind == "stn", "train.train_only_temporal",
+               "false unless model.kind is stn", self.train.train_only_temporal)
         return self
 
     def to_dict(self) -> dict[str, Any]:

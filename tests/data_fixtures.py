@@ -18,7 +18,9 @@ from PIL import Image
 from skimage import data as skdata
 
 from stngan.data.prepare.extract import extractor_for
+from stngan.data.prepare.folder import prepare_folder
 from stngan.data.prepare.plan import ExtractOptions
+from stngan.data.prepare.videos import prepare_videos
 from stngan.faces import CropTransform, load_image
 
 FACE_DATA = Path(__file__).parent / "data"
@@ -283,3 +285,21 @@ def store_digest(store: Path) -> dict[str, object]:
             else:
                 out[rel] = hashlib.sha256(p.read_bytes()).hexdigest()
     return out
+
+
+def image_store(root: Path) -> Path:
+    """Two identities with two real-face images each plus a loose face, all in the test split."""
+    faces = {"person_a/1.jpg": portrait("astronaut"), "person_a/2.jpg": portrait("astronaut", shift=(6, -4)),
+             "person_b/1.jpg": portrait("frontal"), "person_b/2.jpg": portrait("frontal", flip=True),
+             "loose.jpg": portrait("outdoor")}
+    for rel, img in faces.items():
+        write_image(root / "faces" / rel, img)
+    prepare_folder(root / "faces", root / "store", split="test", progress=False)
+    return root / "store"
+
+
+def video_store(root: Path, frames: int = 5) -> Path:
+    """One real-face video (the astronaut, `frames` frames) prepared into a store, test split."""
+    write_video(root / "videos" / "talk.mp4", video_frames("astronaut", frames, []))
+    prepare_videos(root / "videos", root / "vstore", split="test", progress=False)
+    return root / "vstore"

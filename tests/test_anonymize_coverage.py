@@ -21,8 +21,8 @@ from stngan.inference import app
 from stngan.inference.frames import AnonymizeOptions, FaceFinder, mask_union
 from stngan.inference.sidecar import Sidecar, sidecar_path_for
 from stngan.media import VideoReader, from_display, to_display
-from test_app import astronaut_frames, frames_of
-from test_media_clips import make_clip
+from helpers import astronaut_frames, frames_of
+from clips import make_clip
 
 DATA = Path(__file__).parent / "data"
 # read by eye on the files (x, y): eye, nose tip, mouth of the profile; both eyes and the nose of the

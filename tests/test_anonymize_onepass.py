@@ -7,8 +7,8 @@ from click.testing import CliRunner
 from stngan.cli import cli
 from stngan.faces.image_io import load_image, save_png_atomic
 from stngan.inference.sidecar import Sidecar, sidecar_path_for
-from test_app import astronaut_frames, checkpoint, frames_of
-from test_media_clips import make_clip
+from helpers import astronaut_frames, frames_of, tiny_checkpoint
+from clips import make_clip
 
 
 def run(*args: str):
@@ -20,7 +20,7 @@ def run(*args: str):
 def test_one_pass_video_equals_two_commands(tmp_path):
     src = tmp_path / "in.mkv"
     make_clip(src, astronaut_frames(6, no_face_at=(3,)), codec="ffv1")
-    model = str(checkpoint(tmp_path))
+    model = str(tiny_checkpoint(tmp_path))
     run("anonymize", str(src), "-o", str(tmp_path / "masked.mkv"), "--lossless", "--quiet")
     run("inpaint", str(tmp_path / "masked.mkv"), "-o", str(tmp_path / "two.mkv"), "--model", model, "--lossless",
         "--quiet")
@@ -40,7 +40,7 @@ def test_one_pass_video_equals_two_commands(tmp_path):
 def test_one_pass_image_equals_two_commands(tmp_path, face_images):
     src = tmp_path / "face.png"
     save_png_atomic(src, face_images["frontal"])
-    model = str(checkpoint(tmp_path))
+    model = str(tiny_checkpoint(tmp_path))
     run("anonymize", str(src), "-o", str(tmp_path / "masked.png"))
     run("inpaint", str(tmp_path / "masked.png"), "-o", str(tmp_path / "two.png"), "--model", model)
     run("anonymize", str(src), "-o", str(tmp_path / "one.png"), "--inpaint", "--model", model)

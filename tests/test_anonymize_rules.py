@@ -10,7 +10,7 @@ from stngan.faces.template import fit_to_box, five_points
 from stngan.inference.continuity import complete_tracks
 from stngan.inference.shots import ShotCutDetector
 from stngan.inference.sidecar import FaceRecord
-from test_app import astronaut_frames
+from helpers import astronaut_frames
 
 BOX = Box(100, 100, 200, 200)
 

@@ -18,41 +18,14 @@ from stngan.inference.frames import mask_union
 from stngan.inference.sidecar import Sidecar, sidecar_path_for
 from stngan.media import VideoReader
 from stngan.models.build import build_generator
-from stngan.training.checkpoint import write_model
-from test_media_clips import audio_packets, make_clip, video_timestamps
+from clips import audio_packets, make_clip, video_timestamps
+from helpers import astronaut_frames, frames_of, tiny_checkpoint
 
 FILL = (255, 0, 255)  # a colour absent from the astronaut's face, so any surviving original pixel shows
 
 
-def astronaut_frames(count: int, no_face_at: tuple[int, ...] = ()) -> list[np.ndarray]:
-    """256×200 crops around the astronaut's face moving 2 px right and 1 px down per frame."""
-    photo = skdata.astronaut()
-    frames = []
-    for i in range(count):
-        crop = photo[40 + i:240 + i, 100 + 2 * i:356 + 2 * i].copy()
-        if i in no_face_at:
-            crop = np.ascontiguousarray(photo[300:500, 250:506])  # suit and helmet, no face
-        frames.append(crop)
-    return frames
-
-
-def checkpoint(tmp: Path, *overrides: str) -> Path:
-    """A tiny randomly initialised checkpoint: these tests check the pipeline, not the picture quality."""
-    cfg = config.load(Path(__file__).parent.parent / "configs" / "tiny_si_lm.yaml", list(overrides))
-    torch.manual_seed(0)
-    path = tmp / f"ckpt-{cfg.model.kind}"
-    path.mkdir()
-    write_model(path, build_generator(cfg.model), cfg, 0)
-    return path
-
-
 def run(*args: str):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
-
-
-def frames_of(path: Path) -> list[np.ndarray]:
-    with VideoReader(path) as reader:
-        return [f.image for f in reader]
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +63,7 @@ def test_anonymize_masks_every_face_pixel_and_nothing_else(anonymized):
 def test_inpaint_keeps_background_audio_and_timing(anonymized, tmp_path):
     src, _ = anonymized
     out = tmp_path / "inpainted.mkv"
-    result = run("inpaint", str(src), "-o", str(out), "--model", str(checkpoint(tmp_path)), "--lossless", "--quiet")
+    result = run("inpaint", str(src), "-o", str(out), "--model", str(tiny_checkpoint(tmp_path)), "--lossless", "--quiet")
     assert result.exit_code == 0, result.output
     faces = Sidecar.load(sidecar_path_for(src)).faces_by_frame()
     masked, painted = frames_of(src), frames_of(out)
@@ -108,7 +81,7 @@ def test_lossy_output_of_an_odd_sized_clip_can_be_inpainted(tmp_path):
     make_clip(src, [np.ascontiguousarray(f[:199, :255]) for f in astronaut_frames(3)], codec="ffv1")
     masked, painted = tmp_path / "masked.mp4", tmp_path / "painted.mp4"
     assert run("anonymize", str(src), "-o", str(masked), "--quiet").exit_code == 0
-    result = run("inpaint", str(masked), "-o", str(painted), "--model", str(checkpoint(tmp_path)), "--quiet")
+    result = run("inpaint", str(masked), "-o", str(painted), "--model", str(tiny_checkpoint(tmp_path)), "--quiet")
     assert result.exit_code == 0, result.output
     assert len(frames_of(painted)) == 3
 
@@ -137,7 +110,7 @@ def test_image_round_trip_and_sidecar(tmp_path):
     assert face.landmarks.shape == (68, 2) and len(face.mask.circles) == 4
     copy = sidecar.save(tmp_path / "copy.json")
     assert Sidecar.load(copy).to_dict() == sidecar.to_dict()
-    ckpt = checkpoint(tmp_path)
+    ckpt = tiny_checkpoint(tmp_path)
     assert run("inpaint", str(masked), "-o", str(painted), "--model", str(ckpt)).exit_code == 0
     a, b = load_image(masked), load_image(painted)
     m = mask_union(sidecar.frames[0].faces, a.shape[:2]).astype(bool)
@@ -149,7 +122,7 @@ def test_landmark_control_changes_the_output(tmp_path):
     save_png_atomic(src, skdata.astronaut())
     masked = tmp_path / "m.png"
     assert run("anonymize", str(src), "-o", str(masked)).exit_code == 0
-    ckpt = checkpoint(tmp_path)
+    ckpt = tiny_checkpoint(tmp_path)
     outs = {}
     variants = {"plain": [], "perturbed": ["--perturb", "4", "--seed", "1"],
                 "switched": ["--landmarks-from", str(Path(__file__).parent / "data" / "nba_adama_sanogo.png")]}
@@ -167,14 +140,14 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 
 def test_bad_inputs_give_one_line_and_no_output(anonymized, tmp_path):
     src, _ = anonymized
-    ckpt = checkpoint(tmp_path)
+    ckpt = tiny_checkpoint(tmp_path)
     corrupt = tmp_path / "corrupt.mp4"
     corrupt.write_bytes(np.random.default_rng(0).bytes(5000))
     truncated = tmp_path / "truncated.mkv"
     truncated.write_bytes(src.read_bytes()[: src.stat().st_size // 2])
     other = tmp_path / "other.mkv"
     make_clip(other, astronaut_frames(4), codec="ffv1")
-    pconv = checkpoint(tmp_path, "model.kind=partialconv", "model.landmarks=false")
+    pconv = tiny_checkpoint(tmp_path, "model.kind=partialconv", "model.landmarks=false")
     cases = {
         "corrupt": (["anonymize", str(corrupt)], "corrupt"),
         "truncated": (["anonymize", str(truncated)], "truncated"),
@@ -196,7 +169,7 @@ def test_bad_inputs_give_one_line_and_no_output(anonymized, tmp_path):
 
 def test_stn_checkpoint_streams_per_track(anonymized, tmp_path):
     src, _ = anonymized
-    ckpt = checkpoint(tmp_path, "model.kind=stn")
+    ckpt = tiny_checkpoint(tmp_path, "model.kind=stn")
     out = tmp_path / "stn.mkv"
     result = run("inpaint", str(src), "-o", str(out), "--model", str(ckpt), "--lossless", "--quiet")
     assert result.exit_code == 0, result.output
@@ -210,7 +183,7 @@ def test_stn_checkpoint_streams_per_track(anonymized, tmp_path):
 def test_batching_frames_changes_nothing(anonymized, tmp_path, kind):
     """Faces of several frames in one model call (the GPU path) give the frame-by-frame result."""
     src, _ = anonymized
-    ckpt = checkpoint(tmp_path, f"model.kind={kind}")
+    ckpt = tiny_checkpoint(tmp_path, f"model.kind={kind}")
     outs = {}
     for n in (1, 3):
         outs[n] = tmp_path / f"batch{n}.mkv"
@@ -232,7 +205,7 @@ def test_inpainter_splits_many_faces_into_bounded_calls(tmp_path):
     mask = (torch.rand(1, 64, 64, generator=g) > 0.7).float()
     items = [CropInput(i, None, torch.rand(3, 64, 64, generator=g) * 2 - 1, mask,
                        torch.rand(5, 64, 64, generator=g), np.zeros((1, 1), np.uint8)) for i in range(5)]
-    ckpt = checkpoint(tmp_path)
+    ckpt = tiny_checkpoint(tmp_path)
     whole = Inpainter(ckpt, max_batch=32).inpaint(items)
     split = Inpainter(ckpt, max_batch=2).inpaint(items)
     assert whole.shape == split.shape == (5, 3, 64, 64)

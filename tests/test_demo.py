@@ -4,7 +4,7 @@ import pytest
 
 from stngan.inference import demo
 from stngan.media import VideoReader
-from test_app import checkpoint
+from helpers import tiny_checkpoint
 
 
 def test_bundled_sample_is_a_real_face_clip():
@@ -23,7 +23,7 @@ def test_demo_says_plainly_when_no_model_ships(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_demo_writes_videos_and_side_by_side(tmp_path):
-    lines = demo.run_demo(tmp_path / "out", model=str(checkpoint(tmp_path)), progress=False)
+    lines = demo.run_demo(tmp_path / "out", model=str(tiny_checkpoint(tmp_path)), progress=False)
     out = tmp_path / "out"
     assert {"input.mp4", "anonymized.mp4", "inpainted.mp4", "side_by_side.png"} <= {p.name for p in out.iterdir()}
     assert any("inpainted 72 faces" in line for line in lines)
@@ -37,7 +37,7 @@ def test_demo_writes_videos_and_side_by_side(tmp_path):
 
 def test_the_shipped_model_loads_with_its_card():
     from stngan.inference.inpainter import default_model_dir
-    from stngan.training.checkpoint import load_generator
+    from stngan.models.build import load_generator
 
     g, cfg = load_generator(default_model_dir())
     assert cfg.model.kind == "si" and cfg.model.landmarks and cfg.model.bgcp

@@ -8,10 +8,8 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from data_fixtures import portrait, video_frames, write_image, write_video
-from stngan import config
-from stngan.data.prepare.folder import prepare_folder
-from stngan.data.prepare.videos import prepare_videos
+from data_fixtures import image_store, video_store
+from helpers import tiny_checkpoint
 from stngan.evaluation import runner
 from stngan.evaluation.batch import to_uint8_images
 from stngan.evaluation.cli import evaluate
@@ -21,37 +19,6 @@ from stngan.evaluation.models import MetricModels, MetricOptions
 from stngan.evaluation.suites import evaluate as evaluate_sets
 from stngan.evaluation.testset import EvalSet
 from stngan.faces import save_png_atomic
-from stngan.models.build import build_generator
-from stngan.training.checkpoint import write_model
-
-TINY = Path(__file__).parent.parent / "configs" / "tiny_si_lm.yaml"
-
-
-def tiny_checkpoint(root: Path, *overrides: str) -> Path:
-    """A tiny randomly initialised checkpoint: the pipeline is tested, not the picture quality."""
-    cfg = config.load(TINY, list(overrides))
-    torch.manual_seed(0)
-    path = root / f"ckpt-{cfg.model.kind}-{len(overrides)}"
-    path.mkdir()
-    write_model(path, build_generator(cfg.model), cfg, 0)
-    return path
-
-
-def image_store(root: Path) -> Path:
-    """Two identities with two real-face images each plus a loose face, all in the test split."""
-    faces = {"person_a/1.jpg": portrait("astronaut"), "person_a/2.jpg": portrait("astronaut", shift=(6, -4)),
-             "person_b/1.jpg": portrait("frontal"), "person_b/2.jpg": portrait("frontal", flip=True),
-             "loose.jpg": portrait("outdoor")}
-    for rel, img in faces.items():
-        write_image(root / "faces" / rel, img)
-    prepare_folder(root / "faces", root / "store", split="test", progress=False)
-    return root / "store"
-
-
-def video_store(root: Path, frames: int = 5) -> Path:
-    write_video(root / "videos" / "talk.mp4", video_frames("astronaut", frames, []))
-    prepare_videos(root / "videos", root / "vstore", split="test", progress=False)
-    return root / "vstore"
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pickle
 import av
 import numpy as np
 import pytest
-from test_media_clips import make_clip
+from clips import make_clip
 
 from stngan.media import MediaError, VideoReader, VideoWriter, probe
 

@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from PIL import Image
-from test_media_clips import make_clip, moving_frames, video_timestamps
+from clips import make_clip, moving_frames, video_timestamps
 
 from stngan.media import Frame, VideoReader, from_display, probe, summary_line, to_display
 

@@ -6,7 +6,7 @@ from fractions import Fraction
 import av
 import numpy as np
 import pytest
-from test_media_clips import audio_packets, make_clip, moving_frames, video_timestamps
+from clips import audio_packets, make_clip, moving_frames, video_timestamps
 
 from stngan.media import Frame, MediaError, VideoInfo, VideoReader, VideoWriter
 

@@ -15,7 +15,8 @@ from stngan.evaluation.outputs import write_outputs
 from stngan.evaluation.suites import SUITES, control_study, evaluate
 from stngan.evaluation.testset import EvalSet
 from stngan.report.html import figure_html
-from test_eval_pipeline import image_store, tiny_checkpoint, video_store
+from data_fixtures import image_store, video_store
+from helpers import tiny_checkpoint
 
 SECTIONS = ("summary", "table1", "table2", "flicker", "grids", "control", "identity", "definitions")
 

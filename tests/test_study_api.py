@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 from starlette.testclient import TestClient
-from test_study_fixtures import METHODS, shared_study
+from study_fixtures import METHODS, shared_study
 
 from stngan.study import load_manifest
 from stngan.study.server import SESSION_COOKIE, create_app

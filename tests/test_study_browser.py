@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_study_fixtures import free_port, shared_study, start_server
+from study_fixtures import free_port, shared_study, start_server
 
 from stngan.study import load_manifest
 

@@ -8,7 +8,7 @@ import signal
 import sqlite3
 
 import pytest
-from test_study_fixtures import free_port, shared_study, start_server
+from study_fixtures import free_port, shared_study, start_server
 
 
 @pytest.fixture(scope="module")

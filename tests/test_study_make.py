@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_study_fixtures import METHODS, method_videos, shared_study, write_clip
+from study_fixtures import METHODS, method_videos, shared_study, write_clip
 
 from stngan.media import VideoReader, probe
 from stngan.study import StudyError, StudyInputs, load_manifest, make_study

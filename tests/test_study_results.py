@@ -8,7 +8,7 @@ import random
 
 import pytest
 from click.testing import CliRunner
-from test_study_fixtures import METHODS
+from study_fixtures import METHODS
 
 from stngan.study import compute_results, results_html_section, wilson_interval
 from stngan.study.cli import study as study_cli

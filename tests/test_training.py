@@ -9,15 +9,25 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
+from helpers import tiny_checkpoint
+from stngan import checkpoint as ckpt_mod
 from stngan import config
 from stngan.data.store import FaceStore
-from stngan.training import checkpoint as ckpt_mod
+from stngan.models.build import load_generator
 from stngan.training.data import StepBatchSampler
 from stngan.training.distributed import DistInfo
+from stngan.training.methods import build_method
 from stngan.training.schedule import lr_factor
 from stngan.training.trainer import Trainer, start_run
 
 DATA = Path(__file__).parent / "data"
+
+
+def fit_logs(trainer: Trainer, **kwargs) -> list[dict[str, float]]:
+    """Run `trainer.fit` and collect every step's logs (fit itself keeps only the last)."""
+    logs: list[dict[str, float]] = []
+    trainer.fit(progress=False, on_step=lambda step, entry: logs.append(entry), **kwargs)
+    return logs
 
 
 def tiny_cfg(store: Path, out: Path, *extra: str) -> config.ExperimentConfig:
@@ -67,14 +77,14 @@ def test_step_batches_are_a_function_of_the_step_and_ranks_split_them():
 
 def test_run_writes_checkpoints_samples_and_config(face_store, tmp_path):
     trainer = start_run(tiny_cfg(face_store, tmp_path, "loss.lambda_pct=10"))
-    history = trainer.fit(progress=False)
+    history = fit_logs(trainer)
     assert any("g/pct" in h for h in history)
     run = trainer.run_dir
     assert (run / "config.yaml").is_file() and any((run / "tb").iterdir())
     assert [p.name for p in ckpt_mod.list_checkpoints(run)] == ["step-0000003", "step-0000006"]
     assert (run / "checkpoints" / "best" / "model.safetensors").is_file()
     assert (run / "samples" / "step-0000006.png").is_file()
-    g, cfg = ckpt_mod.load_generator(run)
+    g, cfg = load_generator(run)
     assert cfg == trainer.cfg and not g.training
     for a, b in zip(g.state_dict().values(), trainer.g_ema.state_dict().values()):
         assert torch.equal(a, b)
@@ -82,12 +92,12 @@ def test_run_writes_checkpoints_samples_and_config(face_store, tmp_path):
 
 def test_resume_continues_exactly(face_store, tmp_path):
     straight = start_run(tiny_cfg(face_store, tmp_path / "a"))
-    full = straight.fit(progress=False)
+    full = fit_logs(straight)
     first = start_run(tiny_cfg(face_store, tmp_path / "b"))
     first.fit(stop_at=3, progress=False)
     resumed = start_run(None, resume=first.run_dir)
     assert resumed.step == 3
-    rest = resumed.fit(progress=False)
+    rest = fit_logs(resumed)
     assert rest == full[3:]
     for a, b in zip(straight.method.d.state_dict().values(), resumed.method.d.state_dict().values()):
         assert torch.equal(a, b)
@@ -121,7 +131,9 @@ def _ddp_worker(rank: int, port: int, cfg_json: str, out: str) -> None:
     os.environ.update(WORLD_SIZE="2", RANK=str(rank), LOCAL_RANK=str(rank), MASTER_ADDR="127.0.0.1",
                       MASTER_PORT=str(port))
     torch.set_num_threads(1)
-    trainer = Trainer(config.from_json(cfg_json), Path(out))
+    cfg = config.from_json(cfg_json)
+    torch.manual_seed(cfg.train.seed)
+    trainer = Trainer(cfg, Path(out), build_method(cfg))  # parts handed in; no data: stepped by hand
     batch = {k: v[rank * 2:(rank + 1) * 2] for k, v in _global_batch().items()}
     trainer.train_step(batch)
     trainer.train_step(batch)  # n_critic = 2: the second step also updates G
@@ -133,7 +145,8 @@ def _ddp_worker(rank: int, port: int, cfg_json: str, out: str) -> None:
 @pytest.mark.slow
 def test_two_process_step_equals_single_process_step(tmp_path):
     cfg = tiny_cfg(tmp_path, tmp_path, "train.batch_size=4")
-    single = Trainer(cfg, tmp_path)
+    torch.manual_seed(cfg.train.seed)
+    single = Trainer(cfg, tmp_path, build_method(cfg))
     batch = _global_batch()
     single.train_step(batch)
     single.train_step(batch)
@@ -154,19 +167,17 @@ def test_overfitting_four_real_faces_lowers_the_reconstruction_loss(face_store, 
                    "train.ckpt_every=1000", "loss.lambda_l1=100", "train.lr_g=1e-3", "train.lr_d=5e-4",
                    "data.hflip=0", "data.mask_jitter=0")
     trainer = start_run(cfg)
-    history = trainer.fit(progress=False)
+    history = fit_logs(trainer)
     l1 = [h["g/l1_masked"] for h in history if "g/l1_masked" in h]
     first, last = sum(l1[:10]) / 10, sum(l1[-10:]) / 10
     assert last < 0.5 * first, (first, last)  # measured: 0.361 → 0.086
 
 
 def test_export_writes_an_fp16_model_that_loads(tmp_path):
-    from test_app import checkpoint
-
-    ckpt = checkpoint(tmp_path)
+    ckpt = tiny_checkpoint(tmp_path)
     out = ckpt_mod.export_model(ckpt, tmp_path / "exported")
-    g16, cfg = ckpt_mod.load_generator(out)
-    g32, _ = ckpt_mod.load_generator(ckpt)
+    g16, cfg = load_generator(out)
+    g32, _ = load_generator(ckpt)
     assert (out / "model.safetensors").stat().st_size < 0.6 * (ckpt / "model.safetensors").stat().st_size
     for a, b in zip(g16.state_dict().values(), g32.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-3)
@@ -186,10 +197,10 @@ def test_partialconv_baseline_trains_through_the_same_loop(face_store, tmp_path)
                    "train.iters=2", "train.decay_start=2", "train.ckpt_every=2")
     trainer = start_run(cfg)
     before = [p.clone() for p in trainer.method.g.parameters()]
-    history = trainer.fit(progress=False)
+    history = fit_logs(trainer)
     assert all("pconv/loss" in h for h in history) and trainer.method.d is None
     assert any(not torch.equal(a, b) for a, b in zip(before, trainer.method.g.parameters()))
-    g, cfg = ckpt_mod.load_generator(trainer.run_dir)
+    g, cfg = load_generator(trainer.run_dir)
     assert cfg.model.kind == "partialconv"
 
 
@@ -197,16 +208,14 @@ def test_partialconv_baseline_trains_through_the_same_loop(face_store, tmp_path)
 def test_bf16_autocast_step_runs_and_stays_finite(face_store, tmp_path):
     trainer = start_run(tiny_cfg(face_store, tmp_path, "train.amp=bf16", "train.iters=2", "train.decay_start=2",
                                  "train.ckpt_every=2"))
-    history = trainer.fit(progress=False)
+    history = fit_logs(trainer)
     assert all(torch.isfinite(torch.tensor(v)) for h in history for v in h.values())
 
 
 def test_init_from_an_exported_model_warm_starts_g(face_store, tmp_path):
-    from test_app import checkpoint
-
-    exported = ckpt_mod.export_model(checkpoint(tmp_path), tmp_path / "exported")
+    exported = ckpt_mod.export_model(tiny_checkpoint(tmp_path), tmp_path / "exported")
     trainer = start_run(tiny_cfg(face_store, tmp_path, f"train.init_from={exported}"))
-    source, _ = ckpt_mod.load_generator(exported)
+    source, _ = load_generator(exported)
     for a, b in zip(source.state_dict().values(), trainer.method.g.state_dict().values()):
         assert torch.equal(a, b)
     assert trainer.step == 0

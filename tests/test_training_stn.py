@@ -6,12 +6,13 @@ from pathlib import Path
 import pytest
 import torch
 
+from stngan import checkpoint as ckpt_mod
 from stngan import config
-from stngan.models.build import build_discriminator, build_generator
-from stngan.training import checkpoint as ckpt_mod
+from stngan.models.build import build_discriminator, build_generator, load_generator
+from stngan.training.run_folder import save_checkpoint
 from stngan.training.trainer import start_run
-from test_app import astronaut_frames
-from test_media_clips import make_clip
+from helpers import astronaut_frames
+from clips import make_clip
 
 CONFIGS = Path(__file__).parent.parent / "configs"
 
@@ -34,7 +35,7 @@ def si_checkpoint(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     g, d = build_generator(cfg.model), build_discriminator(cfg.model)
     run = tmp_path_factory.mktemp("si")
-    return ckpt_mod.save_checkpoint(run, 10, cfg, g, g, d, {"step": 10})
+    return save_checkpoint(run, 10, cfg, g, g, d, {"step": 10})
 
 
 def stn_cfg(store: Path, out: Path, init: Path, *extra: str) -> config.ExperimentConfig:
@@ -45,22 +46,23 @@ def stn_cfg(store: Path, out: Path, init: Path, *extra: str) -> config.Experimen
 def test_si_weights_load_into_stn_with_only_the_new_blocks_missing(si_checkpoint):
     cfg = config.load(CONFIGS / "tiny_stn_lm.yaml")
     stn_g = build_generator(cfg.model)
-    si = ckpt_mod.load_generator(si_checkpoint)[0].state_dict()
+    si = load_generator(si_checkpoint)[0].state_dict()
     missing, unexpected = stn_g.load_state_dict({f"spatial.{k}": v for k, v in si.items()}, strict=False)
     assert not unexpected and missing and all(k.startswith("blocks.") for k in missing)
 
 
 def test_fine_tuning_starts_as_si_and_moves_R(video_store, si_checkpoint, tmp_path):
     trainer = start_run(stn_cfg(video_store, tmp_path, si_checkpoint))
-    si_g, _ = ckpt_mod.load_generator(si_checkpoint)
+    si_g, _ = load_generator(si_checkpoint)
     for key, value in si_g.state_dict().items():
         assert torch.equal(trainer.g_ema.spatial.state_dict()[key], value)
     assert all(b.expand.weight.abs().sum() == 0 for b in trainer.method.g.blocks)
-    history = trainer.fit(progress=False)
+    history = []
+    trainer.fit(progress=False, on_step=lambda step, logs: history.append(logs))
     assert len(history) == 6 and any("g/pct" in h for h in history)
     assert all(b.expand.weight.abs().sum() > 0 for b in trainer.method.g.blocks)
     assert all(b.expand.weight.abs().sum() > 0 for b in trainer.method.d.blocks)
-    g, cfg = ckpt_mod.load_generator(trainer.run_dir)
+    g, cfg = load_generator(trainer.run_dir)
     assert cfg.model.kind == "stn" and hasattr(g, "stream_step")
 
 
@@ -77,8 +79,8 @@ def test_stn_init_refuses_a_non_si_checkpoint(video_store, tmp_path):
     cfg = config.load(CONFIGS / "tiny_stn_lm.yaml")
     run = tmp_path / "stn"
     run.mkdir()
-    ckpt = ckpt_mod.save_checkpoint(run, 1, cfg, build_generator(cfg.model), build_generator(cfg.model),
-                                    build_discriminator(cfg.model), {"step": 1})
+    ckpt = save_checkpoint(run, 1, cfg, build_generator(cfg.model), build_generator(cfg.model),
+                           build_discriminator(cfg.model), {"step": 1})
     with pytest.raises(ckpt_mod.CheckpointError, match="STN starts from an SI one"):
         start_run(stn_cfg(video_store, tmp_path, ckpt))
 
@@ -87,7 +89,7 @@ def test_fine_tuning_can_start_from_an_exported_si_model(video_store, si_checkpo
     exported = ckpt_mod.export_model(si_checkpoint, tmp_path / "si_export")  # fp16 EMA weights, no critic
     assert not (exported / "train.safetensors").exists()
     trainer = start_run(stn_cfg(video_store, tmp_path, exported, "train.iters=1", "train.decay_start=1"))
-    si_g, _ = ckpt_mod.load_generator(exported)
+    si_g, _ = load_generator(exported)
     for key, value in si_g.state_dict().items():
         assert torch.equal(trainer.method.g.spatial.state_dict()[key], value.float())
         assert torch.equal(trainer.g_ema.spatial.state_dict()[key], value.float())

@@ -22,11 +22,14 @@ Sample = dict[str, "torch.Tensor | int"]
 
 class _StoreDataset(Dataset):
     def __init__(self, store_path: str | Path, split: str, mask_jitter: float, landmarks: bool, seed: int,
-                 tone: float = 0.0) -> None:
+                 tone: float = 0.0, hflip: float = 0.0) -> None:
         if mask_jitter < 0:
             raise ValueError(f"mask_jitter must be >= 0, got {mask_jitter}")
         if not 0.0 <= tone <= 1.0:
             raise ValueError(f"tone must be in [0, 1], got {tone}")
+        if not 0.0 <= hflip <= 1.0:
+            raise ValueError(f"hflip must be in [0, 1], got {hflip}")
+        self.hflip = float(hflip)
         self.store = FaceStore(store_path)
         self.split, self.mask_jitter, self.landmarks, self.seed = split, float(mask_jitter), landmarks, seed
         self.tone = float(tone)
@@ -38,9 +41,9 @@ class _StoreDataset(Dataset):
     def _rng(self, index: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, self.epoch, index])
 
-    def _frame(self, i: int, rng: np.random.Generator, hflip: float) -> dict[str, np.ndarray]:
+    def _frame(self, i: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         return frame_sample(self.store.crop(i), self.store.landmarks(i), rng, mask_jitter=self.mask_jitter,
-                            hflip=hflip, with_cond=self.landmarks)
+                            hflip=self.hflip, with_cond=self.landmarks)
 
     def _empty(self, what: str) -> StoreError:
         return StoreError(f"{self.store.path} has no {what} in split {self.split!r} "
@@ -64,10 +67,7 @@ class FrameDataset(_StoreDataset):
 
     def __init__(self, store_path: str | Path, split: str = "train", mask_jitter: float = 3.0, hflip: float = 0.5,
                  landmarks: bool = True, seed: int = 0, tone: float = 0.0) -> None:
-        super().__init__(store_path, split, mask_jitter, landmarks, seed, tone)
-        if not 0.0 <= hflip <= 1.0:
-            raise ValueError(f"hflip must be in [0, 1], got {hflip}")
-        self.hflip = float(hflip)
+        super().__init__(store_path, split, mask_jitter, landmarks, seed, tone, hflip)
         self.indices = self.store.split_indices(split)
         if len(self.indices) == 0:
             raise self._empty("faces")
@@ -77,7 +77,7 @@ class FrameDataset(_StoreDataset):
 
     def __getitem__(self, index: int) -> Sample:
         rng = self._rng(index)
-        sample = self._frame(int(self.indices[index]), rng, self.hflip)
+        sample = self._frame(int(self.indices[index]), rng)
         return _tensors(toned(sample, Tone.draw(rng, self.tone)), index)
 
 
@@ -86,13 +86,14 @@ class WindowDataset(_StoreDataset):
 
     Item: the keys of :class:`FrameDataset` with a leading T axis (``x`` (T, 3, 128, 128), ...), frames in
     time order (the last is the one STN-GAN outputs), ``index`` = window number; ``windows[index]`` are the
-    store items. No flip (the paper fine-tunes STN without augmentation); each frame's mask follows its own
-    landmarks; one tone (probability ``tone``) for the whole window. Window rule: :mod:`stngan.data.windows`.
+    store items. Each frame's mask follows its own landmarks; the flip (probability ``hflip``), the radius
+    jitter (``mask_jitter``) and the tone (probability ``tone``) are drawn once per window, so a window
+    stays one consistent clip. Window rule: :mod:`stngan.data.windows`.
     """
 
     def __init__(self, store_path: str | Path, split: str = "train", T: int = 3, mask_jitter: float = 0.0,
-                 landmarks: bool = True, seed: int = 0, tone: float = 0.0) -> None:
-        super().__init__(store_path, split, mask_jitter, landmarks, seed, tone)
+                 hflip: float = 0.0, landmarks: bool = True, seed: int = 0, tone: float = 0.0) -> None:
+        super().__init__(store_path, split, mask_jitter, landmarks, seed, tone, hflip)
         self.T = T
         self.windows = self.store.windows(split, T)
         if len(self.windows) == 0:
@@ -103,6 +104,10 @@ class WindowDataset(_StoreDataset):
 
     def __getitem__(self, index: int) -> Sample:
         rng = self._rng(index)
-        frames = [self._frame(int(i), rng, 0.0) for i in self.windows[index]]
+        start = rng.bit_generator.state
+        frames = []
+        for i in self.windows[index]:
+            rng.bit_generator.state = start  # every frame makes the same flip and jitter draws
+            frames.append(self._frame(int(i), rng))
         tone = Tone.draw(rng, self.tone)
         return _tensors(stack_samples([toned(f, tone) for f in frames]), index)

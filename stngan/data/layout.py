@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from stngan.config import CROP_SIZE
+
 FORMAT_VERSION = 1
-CROP_SIZE = 128
 N_LANDMARKS = 68
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 MANIFEST = "manifest.json"

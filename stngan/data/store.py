@@ -13,9 +13,10 @@ import numpy as np
 from stngan.data import layout
 from stngan.data.atomic import read_json
 from stngan.data.windows import consecutive_windows
+from stngan.errors import UserError
 
 
-class StoreError(ValueError):
+class StoreError(UserError, ValueError):
     """A path that is not a usable store; the message is one line and says what to do."""
 
 

@@ -84,7 +84,8 @@ class CheckpointMethod(Method):
     track must arrive in order, as the evaluation set delivers them)."""
 
     def __init__(self, path: str | Path, device: str = "cpu", label: str | None = None) -> None:
-        from stngan.training.checkpoint import load_generator, resolve
+        from stngan.checkpoint import resolve
+        from stngan.models.build import load_generator
 
         self.path = resolve(path)
         self.device = torch.device(device)

@@ -10,7 +10,8 @@ from stngan.config import ExperimentConfig
 from stngan.inference.blend import BLEND_MODES, poisson_blend
 from stngan.inference.crops import CropInput
 from stngan.models.generator import background_copy
-from stngan.training.checkpoint import CheckpointError, load_generator
+from stngan.checkpoint import CheckpointError
+from stngan.models.build import load_generator
 
 
 SHIPPED_MODELS = ("si_lm",)  # an STN-lm joins when one beats SI-lm on flicker (MODEL_CARD.md)

@@ -26,3 +26,8 @@ def check_cond(cond: torch.Tensor | None, channels: int, like: torch.Tensor) -> 
         return
     if tuple(cond.shape) != (b, channels, h, w):
         raise ValueError(f"cond must be {(b, channels, h, w)}, got {tuple(cond.shape)}")
+
+
+def as_frames(t: torch.Tensor) -> torch.Tensor:
+    """(B, T, C, H, W) windows → (B·T, C, H, W) frames; (B, C, H, W) frames unchanged."""
+    return t.flatten(0, 1) if t.dim() == 5 else t

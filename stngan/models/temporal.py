@@ -17,14 +17,13 @@ as in Algorithm 1), the discriminator the patches of all T frames (the loss aver
 from __future__ import annotations
 
 from collections import deque
-from pathlib import Path
 
 import torch
 from torch import nn
 
 from stngan.models.discriminator import DualDiscriminator, PatchCritic
 from stngan.models.generator import Generator
-from stngan.models.shapes import check_image, check_mask
+from stngan.models.shapes import as_frames, check_image, check_mask
 
 
 class TemporalResidual(nn.Module):
@@ -50,10 +49,6 @@ class TemporalResidual(nn.Module):
         h = h.view(b, self.T, *h.shape[1:]).transpose(1, 2)  # (B, mid, T, H, W)
         h = self.act(self.temporal(h))[:, :, 0]  # (B, mid, H, W): the T-th frame only
         return window[:, -1] + self.expand(h)
-
-
-def _frames(t: torch.Tensor) -> torch.Tensor:
-    return t.flatten(0, 1)
 
 
 def _window(t: torch.Tensor, b: int) -> torch.Tensor:
@@ -93,12 +88,12 @@ class TemporalGenerator(nn.Module):
         b, t = x_hat.shape[:2]
         if t != self.T:
             raise ValueError(f"expected windows of T={self.T} frames, got {t}")
-        h = self.spatial.run(self._input(_frames(x_hat), _frames(mask), None if cond is None else _frames(cond)),
+        h = self.spatial.run(self._input(as_frames(x_hat), as_frames(mask), None if cond is None else as_frames(cond)),
                              0, self.points[0])
         bounds = self.points[1:] + [len(self.spatial.layers)]
         for block, start, stop in zip(self.blocks, self.points, bounds):
             w = _window(h, b)
-            h = _frames(_with_last(w, block(w)))
+            h = as_frames(_with_last(w, block(w)))
             h = self.spatial.run(h, start, stop)
         return _window(h, b)
 
@@ -160,7 +155,7 @@ class TemporalDiscriminator(nn.Module):
                 b: int) -> torch.Tensor:
         h = critic.run(critic.prepare(img, mask), 0, self.N)
         w = _window(h, b)
-        h = _frames(_with_last(w, block(w)))
+        h = as_frames(_with_last(w, block(w)))
         return _window(critic.run(h, self.N, len(critic.layers)), b).flatten(1)
 
     def forward(self, img: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -168,29 +163,8 @@ class TemporalDiscriminator(nn.Module):
         b, t = img.shape[:2]
         if t != self.T:
             raise ValueError(f"expected windows of T={self.T} frames, got {t}")
-        frames, masks = _frames(img), _frames(mask)
+        frames, masks = as_frames(img), as_frames(mask)
         check_image(frames)
         check_mask(masks, frames)
         return torch.cat([self._critic(c, r, frames, masks, b) for c, r in
                           zip((self.spatial.global_d, self.spatial.local_d), self.blocks)], dim=1)
-
-
-def load_spatial_into(method, g_ema: nn.Module, ckpt: Path) -> None:
-    """Initialise an STN method from an SI checkpoint: G and D from its training weights, the EMA G
-    from its EMA weights; the temporal blocks keep their zero-output initialisation. From an exported
-    model (EMA weights only) G starts from the EMA weights and D starts fresh."""
-    from safetensors.torch import load_file
-
-    from stngan.training.checkpoint import CheckpointError, ema_weights, load_strict, read_meta, unprefixed
-
-    cfg, _ = read_meta(ckpt)
-    if cfg.model.kind != "si":
-        raise CheckpointError(f"train.init_from {ckpt} holds a {cfg.model.kind!r} model; STN starts from an SI one")
-    ema = ema_weights(ckpt)
-    if (ckpt / "train.safetensors").is_file():
-        train = load_file(str(ckpt / "train.safetensors"))
-        load_strict(method.g.spatial, unprefixed(train, "G"), ckpt)
-        load_strict(method.d.spatial, unprefixed(train, "D"), ckpt)
-    else:
-        load_strict(method.g.spatial, ema, ckpt)
-    load_strict(g_ema.spatial, ema, ckpt)

@@ -9,6 +9,7 @@ Resuming at step s therefore sees exactly the batches an uninterrupted run would
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -16,6 +17,9 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from stngan.config import ExperimentConfig
+from stngan.data.datasets import FrameDataset, WindowDataset
+from stngan.data.prepare.folder import prepare_folder
+from stngan.data.store import FaceStore, StoreError
 from stngan.training.distributed import DistInfo
 
 
@@ -70,31 +74,49 @@ class StepBatchSampler(Sampler[list[int]]):
 
 def resolve_store(cfg: ExperimentConfig, run_dir: Path) -> Path:
     """The store to train on: `data.source` itself, or a store prepared once from a plain image folder."""
-    from stngan.data.store import FaceStore
-
     source = Path(cfg.data.source)
     if not source.exists():
-        raise FileNotFoundError(f"data.source {source} does not exist (a prepared store or a folder of face images)")
+        raise StoreError(f"data.source {source} does not exist (a prepared store or a folder of face images)")
     if FaceStore.is_store(source):
         return source
-    from stngan.data.prepare.folder import prepare_folder
-
     store = run_dir / "store"
     prepare_folder(source, store, workers=max(1, cfg.data.workers), detector=cfg.data.detector)
     return store
 
 
 def build_dataset(cfg: ExperimentConfig, store: Path, split: str | None = None, augment: bool = True) -> Dataset:
-    from stngan.data.datasets import FrameDataset, WindowDataset
-
+    """Faces (SI, PartialConv) or T-frame windows (STN) of one split, augmented as `data.*` says."""
     split = split or cfg.data.split
-    jitter = cfg.data.mask_jitter if augment else 0.0
-    tone = cfg.data.tone if augment else 0.0
+    d = cfg.data
+    jitter, hflip, tone = (d.mask_jitter, d.hflip, d.tone) if augment else (0.0, 0.0, 0.0)
+    common = dict(split=split, mask_jitter=jitter, hflip=hflip, landmarks=cfg.model.landmarks, seed=cfg.train.seed,
+                  tone=tone)
     if cfg.model.kind == "stn":
-        return WindowDataset(store, split=split, T=cfg.model.T, mask_jitter=0.0,
-                             landmarks=cfg.model.landmarks, seed=cfg.train.seed, tone=tone)
-    return FrameDataset(store, split=split, mask_jitter=jitter, hflip=cfg.data.hflip if augment else 0.0,
-                        landmarks=cfg.model.landmarks, seed=cfg.train.seed, tone=tone)
+        return WindowDataset(store, T=cfg.model.T, **common)
+    return FrameDataset(store, **common)
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """What a run trains on (``train``, augmented) and the held-out items that sample grids and ``best/``
+    use (``held_out``, not augmented, from split ``held_out_split``)."""
+
+    train: Dataset
+    held_out: Dataset
+    held_out_split: str
+
+
+def training_data(cfg: ExperimentConfig, store: Path) -> TrainingData:
+    """The config's training split and its held-out split: 'val', else 'test', else (no held-out faces in the
+    store) the training split itself, without augmentation."""
+    for split in ("val", "test"):
+        try:
+            held_out = build_dataset(cfg, store, split=split, augment=False)
+        except StoreError:  # no faces (or, for STN, no T-frame window) in this split
+            continue
+        return TrainingData(build_dataset(cfg, store), held_out, split)
+    split = cfg.data.split
+    return TrainingData(build_dataset(cfg, store), build_dataset(cfg, store, split=split, augment=False), split)
 
 
 def batch_stream(cfg: ExperimentConfig, dataset: Dataset, start_step: int, dist_info: DistInfo,

@@ -16,14 +16,10 @@ from stngan import losses
 from stngan.config import ExperimentConfig
 from stngan.models.build import build_discriminator, build_generator
 from stngan.models.generator import background_copy
+from stngan.models.shapes import as_frames
 from stngan.models.vgg import VGG16Features
 
 Batch = dict[str, torch.Tensor]
-
-
-def _frames(t: torch.Tensor) -> torch.Tensor:
-    """(B, T, C, H, W) windows → (B·T, C, H, W) frames; (B, C, H, W) unchanged."""
-    return t.flatten(0, 1) if t.dim() == 5 else t
 
 
 class InpaintingMethod(ABC):
@@ -49,10 +45,13 @@ class InpaintingMethod(ABC):
         """Generator loss on a batch."""
 
     @torch.no_grad()
-    def validation_distance(self, g: nn.Module, batch: Batch) -> float:
-        """Perceptual distance of y to the original on a fixed batch: the 'best checkpoint' criterion."""
+    def held_out_error(self, g: nn.Module, batch: Batch) -> tuple[float, float]:
+        """(sum of |x − y| over the masked pixels, number of masked values) of generator `g` on a batch:
+        summed over batches and divided, the masked L1 that ranks checkpoints for ``best/``. Unlike a
+        perceptual distance it needs no ImageNet weights, so it means the same offline."""
         y = self.inpaint(g, batch)
-        return float(losses.perceptual_loss(self.vgg, _frames(batch["x"]), _frames(y)))
+        count = float(batch["mask"].expand_as(y).sum())
+        return float(losses.masked_l1(batch["x"], y, batch["mask"])) * count, count
 
 
 class GanInpainting(InpaintingMethod):
@@ -68,7 +67,7 @@ class GanInpainting(InpaintingMethod):
             return raw
         if raw.dim() == 5:  # STN windows: background copy frame by frame
             shape = raw.shape
-            return background_copy(_frames(batch["x_hat"]), _frames(batch["mask"]), _frames(raw)).view(shape)
+            return background_copy(as_frames(batch["x_hat"]), as_frames(batch["mask"]), as_frames(raw)).view(shape)
         return background_copy(batch["x_hat"], batch["mask"], raw)
 
     def d_step_loss(self, batch: Batch, eps: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:

@@ -8,12 +8,14 @@ from torch.utils.data import Dataset, default_collate
 from torchvision.utils import make_grid, save_image
 
 
-def collate_first(dataset: Dataset, n: int) -> dict:
-    """The first min(n, len) items of a dataset as one batch (deterministic: no augmentation there)."""
-    count = min(n, len(dataset))  # type: ignore[arg-type]
-    if count == 0:
-        raise ValueError("the validation split is empty")
-    return default_collate([dataset[i] for i in range(count)])
+SAMPLE_ROWS = 8  # faces in a sample grid, and per batch when held-out items are scored
+
+
+def collate_range(dataset: Dataset, indices: range) -> dict:
+    """Items `indices` of a dataset as one batch (deterministic: held-out datasets are not augmented)."""
+    if len(indices) == 0:
+        raise ValueError("the held-out split is empty")
+    return default_collate([dataset[i] for i in indices])
 
 
 def _last_frame(t: torch.Tensor) -> torch.Tensor:

@@ -9,29 +9,35 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
+import torch.distributed
 from torch import nn
+from torch.utils.tensorboard import SummaryWriter
 from tqdm import tqdm
 
 from stngan import config as config_mod
+from stngan.checkpoint import read_meta, resolve
 from stngan.config import ConfigError, ExperimentConfig
-from stngan.training import checkpoint as ckpt_mod
-from stngan.training.data import batch_stream, build_dataset, resolve_store
+from stngan.training import run_folder
+from stngan.training.data import TrainingData, batch_stream, resolve_store, training_data
 from stngan.training.distributed import DistInfo, average_gradients, barrier, broadcast_module, init_from_env
 from stngan.training.ema import ema_decay, make_ema, update_ema
 from stngan.training.methods import InpaintingMethod, build_method
-from stngan.training.samples import collate_first, save_sample_grid
+from stngan.training.samples import SAMPLE_ROWS, collate_range, save_sample_grid
 from stngan.training.schedule import lr_factor
+from stngan.training.warm_start import init_from
+from stngan.weights import require
 
 
 def pick_device(name: str) -> torch.device:
     if name == "cuda" or (name == "auto" and torch.cuda.is_available()):
         if not torch.cuda.is_available():
-            raise ValueError("train.device=cuda but no CUDA device is visible (see `stngan doctor`)")
+            raise ConfigError("train.device=cuda but no CUDA device is visible (see `stngan doctor`)")
         return torch.device("cuda")
     return torch.device("cpu")
 
@@ -51,16 +57,19 @@ def _to(batch: dict, device: torch.device) -> dict:
 
 
 class Trainer:
-    def __init__(self, cfg: ExperimentConfig, run_dir: Path, resume_from: Path | None = None) -> None:
+    """Trains `method` (its G, D and losses) on `data`; both are handed in (deep_privacy2 style), so a test or a
+    new method can swap either. `start_run` builds the ones a config describes. `data` may be None for a
+    Trainer that is only stepped by hand (`train_step`); `device` and `dist` default to what the config and
+    the torchrun environment say."""
+
+    def __init__(self, cfg: ExperimentConfig, run_dir: Path, method: InpaintingMethod,
+                 data: TrainingData | None = None, *, device: torch.device | None = None,
+                 dist: DistInfo | None = None, resume_from: Path | None = None) -> None:
         self.cfg = cfg
-        self.device = pick_device(cfg.train.device)
-        self.dist: DistInfo = init_from_env(self.device.type)
-        if self.dist.world > 1 and self.device.type == "cuda":
-            self.device = torch.device("cuda", self.dist.local_rank)
+        self.device, self.dist = (device, dist) if device is not None and dist is not None else setup_device(cfg)
         self.run_dir = run_dir
-        torch.manual_seed(cfg.train.seed)
-        self.method: InpaintingMethod = build_method(cfg)
-        m = self.method
+        self.method, self.data = method, data
+        m = method
         m.g.to(self.device)
         m.vgg.to(self.device)
         if m.d is not None:
@@ -77,8 +86,8 @@ class Trainer:
         self.best = math.inf
         if resume_from is not None:
             self._restore(resume_from)
-        else:
-            self._init_from_checkpoint()
+        elif t.init_from:
+            init_from(cfg, m.g, self.g_ema, m.d)
         for module in (m.g, m.d, self.g_ema):
             if module is not None:
                 broadcast_module(module, self.dist)
@@ -89,29 +98,13 @@ class Trainer:
 
     def _params(self, module: nn.Module) -> list[nn.Parameter]:
         """All parameters, or (STN with train.train_only_temporal) only the 3D residual blocks'."""
-        if self.cfg.train.train_only_temporal:
-            if not hasattr(module, "temporal_parameters"):
-                raise ValueError("train.train_only_temporal needs model.kind=stn")
+        if self.cfg.train.train_only_temporal:  # config validation: only with model.kind=stn
             return list(module.temporal_parameters())
         return list(module.parameters())
 
-    def _init_from_checkpoint(self) -> None:
-        """Start from `train.init_from`: STN from an SI checkpoint (the new temporal blocks stay zero);
-        other kinds from a checkpoint of the same architecture — G and its EMA from its EMA weights (an
-        exported model suffices), D from its training weights when present (else D starts fresh)."""
-        if not self.cfg.train.init_from:
-            return
-        ckpt = ckpt_mod.resolve(self.cfg.train.init_from)
-        if self.cfg.model.kind == "stn":
-            from stngan.models.temporal import load_spatial_into
-
-            load_spatial_into(self.method, self.g_ema, ckpt)
-            return
-        ckpt_mod.load_weights_from(ckpt, self.method.g, self.g_ema, self.method.d)
-
     def _restore(self, ckpt: Path) -> None:
         m = self.method
-        state = ckpt_mod.load_training(ckpt, m.g, self.g_ema, m.d)
+        state = run_folder.load_training(ckpt, m.g, self.g_ema, m.d)
         self.opt_g.load_state_dict(state["opt_g"])
         if self.opt_d is not None:
             self.opt_d.load_state_dict(state["opt_d"])
@@ -174,36 +167,50 @@ class Trainer:
         self.step += 1
         return logs
 
-    def _checkpoint(self, val_batch: dict) -> None:
+    def held_out_l1(self) -> float:
+        """Masked L1 of the EMA generator on the first `train.val_faces` held-out items: what ranks best/."""
         self.g_ema.eval()
-        dist = self.method.validation_distance(self.g_ema, val_batch)
-        is_best = dist < self.best
-        if is_best:
-            self.best = dist
-        path = ckpt_mod.save_checkpoint(self.run_dir, self.step, self.cfg, self.method.g, self.g_ema,
-                                        self.method.d, self._state())
-        if is_best:
-            ckpt_mod.mark_best(self.run_dir, path)
-        ckpt_mod.prune(self.run_dir, self.cfg.train.keep_last)
+        held_out = self.data.held_out
+        n = min(self.cfg.train.val_faces, len(held_out))
+        total = count = 0.0
+        for start in range(0, n, SAMPLE_ROWS):
+            batch = _to(collate_range(held_out, range(start, min(start + SAMPLE_ROWS, n))), self.device)
+            error, values = self.method.held_out_error(self.g_ema, batch)
+            total, count = total + error, count + values
+        return total / max(count, 1.0)
 
-    def fit(self, stop_at: int | None = None, progress: bool = True) -> list[dict[str, float]]:
-        """Train until `stop_at` (default train.iters); returns the per-step logs (for tests and reports)."""
+    def _checkpoint(self) -> float:
+        score = self.held_out_l1()
+        is_best = score < self.best
+        if is_best:
+            self.best = score
+        path = run_folder.save_checkpoint(self.run_dir, self.step, self.cfg, self.method.g, self.g_ema,
+                                          self.method.d, self._state())
+        if is_best:
+            run_folder.mark_best(self.run_dir, path)
+        run_folder.prune(self.run_dir, self.cfg.train.keep_last)
+        return score
+
+    def fit(self, stop_at: int | None = None, progress: bool = True,
+            on_step: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, float]:
+        """Train until `stop_at` (default train.iters). Each step's logs go to TensorBoard (every log_every)
+        and to `on_step(step, logs)` when given; only the last step's logs are kept and returned."""
+        if self.data is None:
+            raise RuntimeError("this Trainer was built without training data; hand in a TrainingData")
         cfg, t = self.cfg, self.cfg.train
         stop = min(stop_at if stop_at is not None else t.iters, t.iters)
-        store = resolve_store(cfg, self.run_dir) if self.dist.is_main else None
-        barrier(self.dist)
-        store = store or resolve_store(cfg, self.run_dir)
-        dataset = build_dataset(cfg, store)
-        val_batch = _to(collate_first(_validation_set(cfg, store), 8), self.device)
-        stream = batch_stream(cfg, dataset, self.step, self.dist, pin_memory=self.device.type == "cuda")
-        writer = _writer(self.run_dir) if self.dist.is_main else None
-        history: list[dict[str, float]] = []
+        samples = _to(collate_range(self.data.held_out, range(min(SAMPLE_ROWS, len(self.data.held_out)))),
+                      self.device)
+        stream = batch_stream(cfg, self.data.train, self.step, self.dist, pin_memory=self.device.type == "cuda")
+        writer = SummaryWriter(str(self.run_dir / "tb")) if self.dist.is_main else None
+        logs: dict[str, float] = {}
         bar = tqdm(total=stop, initial=self.step, disable=not (progress and self.dist.is_main),
                    desc=f"train {cfg.name}", unit="it", dynamic_ncols=True)
         started = time.perf_counter()
         while self.step < stop:
             logs = self.train_step(_to(next(stream), self.device))
-            history.append(logs)
+            if on_step is not None:
+                on_step(self.step, logs)
             bar.update(1)
             if not self.dist.is_main:
                 continue
@@ -213,32 +220,35 @@ class Trainer:
                 bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in logs.items()
                                  if k in ("d/wdist", "g/pct", "pconv/loss")})
             if self.step % t.sample_every == 0 or self.step == stop:
-                save_sample_grid(self.method, self.g_ema, val_batch, self.run_dir, self.step, writer)
+                save_sample_grid(self.method, self.g_ema, samples, self.run_dir, self.step, writer)
             if self.step % t.ckpt_every == 0 or self.step == stop:
-                self._checkpoint(val_batch)
+                writer.add_scalar(f"{self.data.held_out_split}/l1_masked", self._checkpoint(), self.step)
         bar.close()
         if writer is not None:
             writer.add_scalar("perf/seconds", time.perf_counter() - started, self.step)
             writer.close()
         barrier(self.dist)
-        return history
+        return logs
 
 
-def _validation_set(cfg: ExperimentConfig, store: Path):
-    """Held-out items for samples and the best-checkpoint criterion: split 'val', else 'test', else train."""
-    from stngan.data.store import FaceStore
-
-    fs = FaceStore(store)
-    for split in ("val", "test"):
-        if len(fs.split_indices(split)):
-            return build_dataset(cfg, store, split=split, augment=False)
-    return build_dataset(cfg, store, augment=False)
+def setup_device(cfg: ExperimentConfig) -> tuple[torch.device, DistInfo]:
+    """The device `train.device` asks for and this process's place in a torchrun group (if any)."""
+    device = pick_device(cfg.train.device)
+    dist = init_from_env(device.type)
+    if dist.world > 1 and device.type == "cuda":
+        device = torch.device("cuda", dist.local_rank)
+    return device, dist
 
 
-def _writer(run_dir: Path):
-    from torch.utils.tensorboard import SummaryWriter
-
-    return SummaryWriter(str(run_dir / "tb"))
+def build_trainer(cfg: ExperimentConfig, run_dir: Path, resume_from: Path | None = None) -> Trainer:
+    """The Trainer a config describes: its method (networks seeded by train.seed) and its store's data."""
+    device, dist = setup_device(cfg)
+    torch.manual_seed(cfg.train.seed)
+    method = build_method(cfg)
+    store = resolve_store(cfg, run_dir) if dist.is_main else None  # rank 0 prepares a folder source once
+    barrier(dist)
+    data = training_data(cfg, store or resolve_store(cfg, run_dir))
+    return Trainer(cfg, run_dir, method, data, device=device, dist=dist, resume_from=resume_from)
 
 
 def start_run(cfg: ExperimentConfig | None, resume: str | Path | None = None,
@@ -249,38 +259,31 @@ def start_run(cfg: ExperimentConfig | None, resume: str | Path | None = None,
     change the data, after which the run no longer reproduces an uninterrupted one exactly.
     """
     if resume is not None:
-        ckpt = ckpt_mod.resolve(resume)
-        saved_cfg, _ = ckpt_mod.read_meta(ckpt)
+        ckpt = resolve(resume)
+        saved_cfg, _ = read_meta(ckpt)
         if data_overrides:
             bad = [o for o in data_overrides if not o.startswith("data.")]
             if bad:
                 raise ConfigError(f"on --resume only data.* may change, got {', '.join(bad)}")
             saved_cfg = config_mod.load_dict(saved_cfg.to_dict(), data_overrides)
         run_dir = ckpt.parent.parent
-        return Trainer(saved_cfg, run_dir, resume_from=ckpt)
+        return build_trainer(saved_cfg, run_dir, resume_from=ckpt)
     if cfg.loss.vgg_weights == "imagenet":
-        from stngan.weights import require
-
         require("vgg16")  # fail before a run folder is created
-    run_dir = _shared_run_dir(cfg)
-    return Trainer(cfg, run_dir)
+    return build_trainer(cfg, _shared_run_dir(cfg))
 
 
 def _shared_run_dir(cfg: ExperimentConfig) -> Path:
     """Rank 0 creates the numbered folder and writes config.yaml; other ranks receive its path."""
-    import os
-
-    import torch.distributed as dist
-
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     path = [None]
     if rank == 0:
-        run_dir = ckpt_mod.new_run_dir(cfg.out_dir, cfg.name)
+        run_dir = run_folder.new_run_dir(cfg.out_dir, cfg.name)
         (run_dir / "config.yaml").write_text(cfg.to_yaml())
         path = [str(run_dir)]
     if world > 1:
         if not dist.is_initialized():
             init_from_env(pick_device(cfg.train.device).type)
-        dist.broadcast_object_list(path, src=0)
+        torch.distributed.broadcast_object_list(path, src=0)
     return Path(path[0])

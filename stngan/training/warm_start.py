@@ -1,0 +1,54 @@
+"""`train.init_from`: start a new run from another run's weights (not a resume: optimisers and step start fresh).
+
+- STN from an SI checkpoint (paper 3.2): the SI modules inside the STN wrappers take the SI weights, the
+  temporal blocks keep their zero-output initialisation, so the STN starts equal to the SI model;
+- any other kind from a checkpoint of the same architecture.
+G and its EMA come from the checkpoint's EMA weights unless (STN) its training weights are there; D comes
+from its training weights when present, else it starts fresh (an exported model has EMA weights only).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from safetensors.torch import load_file
+from torch import nn
+
+from stngan.checkpoint import CheckpointError, ema_weights, load_strict, read_meta, resolve, unprefixed
+from stngan.config import ExperimentConfig
+
+
+def init_from(cfg: ExperimentConfig, g: nn.Module, g_ema: nn.Module, d: nn.Module | None) -> None:
+    """Load `cfg.train.init_from` (a checkpoint, run folder or export) into G, EMA G and D in place."""
+    ckpt = resolve(cfg.train.init_from)
+    if cfg.model.kind == "stn":
+        load_spatial_into(ckpt, g, g_ema, d)
+    else:
+        load_weights_from(ckpt, g, g_ema, d)
+
+
+def _train_weights(ckpt: Path, prefix: str) -> dict | None:
+    path = ckpt / "train.safetensors"
+    return unprefixed(load_file(str(path)), prefix) if path.is_file() else None
+
+
+def load_spatial_into(ckpt: Path, g: nn.Module, g_ema: nn.Module, d: nn.Module | None) -> None:
+    """STN G / EMA G / D (TemporalGenerator, TemporalDiscriminator) from an SI checkpoint's modules."""
+    cfg, _ = read_meta(ckpt)
+    if cfg.model.kind != "si":
+        raise CheckpointError(f"train.init_from {ckpt} holds a {cfg.model.kind!r} model; STN starts from an SI one")
+    ema = ema_weights(ckpt)
+    train_g = _train_weights(ckpt, "G")
+    load_strict(g.spatial, ema if train_g is None else train_g, ckpt)
+    if d is not None and train_g is not None:
+        load_strict(d.spatial, _train_weights(ckpt, "D"), ckpt)
+    load_strict(g_ema.spatial, ema, ckpt)
+
+
+def load_weights_from(ckpt: Path, g: nn.Module, g_ema: nn.Module, d: nn.Module | None) -> None:
+    """G and EMA G from the checkpoint's EMA weights, D from its training weights if it has them."""
+    ema = ema_weights(ckpt)
+    load_strict(g, ema, ckpt / "model.safetensors")
+    load_strict(g_ema, ema, ckpt / "model.safetensors")
+    train_d = _train_weights(ckpt, "D") if d is not None else None
+    if train_d is not None:
+        load_strict(d, train_d, ckpt / "train.safetensors")
