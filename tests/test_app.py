@@ -167,7 +167,8 @@ def test_bad_inputs_give_one_line_and_no_output(anonymized, tmp_path):
         assert not out.exists() and not list(tmp_path.glob(f".*{out.name}*")), name
 
 
-def test_stn_checkpoint_streams_per_track(anonymized, tmp_path):
+def test_stn_checkpoint_inpaints_a_video_and_keeps_the_background(anonymized, tmp_path):
+    # per-track streaming itself: tests/test_inference_inpainter.py
     src, _ = anonymized
     ckpt = tiny_checkpoint(tmp_path, "model.kind=stn")
     out = tmp_path / "stn.mkv"

@@ -20,14 +20,14 @@ def _split_name(value: str) -> tuple[str | None, str]:
 
 
 def _default_methods() -> list[str]:
-    from stngan.inference.inpainter import default_model_dir
+    from stngan.inference.inpainter import default_model_dir  # here, not at the top: keeps `stngan --help` fast
 
     shipped = default_model_dir()
     return ["telea", "ns"] + ([str(shipped)] if (shipped / "config.json").is_file() else [])
 
 
 def _run_info(args: dict, seconds: float) -> list[str]:
-    import torch
+    import torch  # here, not at the top: keeps `stngan --help` fast
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     flag = {"methods": "method", "suites": "suite", "out_dir": "out"}
@@ -56,6 +56,9 @@ def _run_info(args: dict, seconds: float) -> list[str]:
 @click.option("--seed", default=0, show_default=True, help="Seed of the fixed per-face masks and perturbations.")
 @click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1))
 @click.option("--device", default="cpu", show_default=True, type=click.Choice(["cpu", "cuda"]))
+@click.option("--blend", default="none", show_default=True, type=click.Choice(["none", "poisson"]),
+              help="Checkpoints: none scores the model's own composite (the paper's metrics); poisson scores what "
+                   "`stngan inpaint` writes by default.")
 @click.option("--fid", default="auto", show_default=True, type=click.Choice(["auto", "on", "off"]),
               help="Inception FID/KID: on = error when the weight file is missing; auto = when present.")
 @click.option("--lpips", default="auto", show_default=True, type=click.Choice(["auto", "on", "off"]))
@@ -67,6 +70,8 @@ def _run_info(args: dict, seconds: float) -> list[str]:
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def evaluate(**args) -> None:
     """Evaluate inpainting methods as in the paper (Tables 1, 2a, Fig. 6, Fig. 7); writes OUT/report.html."""
+    # imported here, not at the top: torch, OpenCV and the metric networks would slow down `stngan --help`
+    from stngan.evaluation.external import export_inputs
     from stngan.evaluation.methods import parse_method
     from stngan.evaluation.models import MetricModels, MetricOptions
     from stngan.evaluation.outputs import write_outputs
@@ -78,8 +83,6 @@ def evaluate(**args) -> None:
     sets = [open_set(path, out, name, split=args["split"], every=args["every"], limit=args["limit"],
                      mask_jitter=args["mask_jitter"], seed=args["seed"]) for name, path in map(_split_name, args["data"])]
     if args["export_inputs"]:
-        from stngan.evaluation.external import export_inputs
-
         for s in sets:
             batches = (s.batch(range(i, min(i + 64, len(s)))).inputs for i in range(0, len(s), 64))
             click.echo(f"{s.name}: {export_inputs(batches, args['export_inputs'] / s.name)} inputs -> "
@@ -88,7 +91,7 @@ def evaluate(**args) -> None:
     suites = list(SUITES) if "all" in args["suites"] else list(dict.fromkeys(args["suites"]))
     specs = list(args["methods"]) or _default_methods()
     specs += [f"{label}={'ext:' + path}" if label else f"ext:{path}" for label, path in map(_split_name, args["outputs"])]
-    methods = [parse_method(spec, args["device"]) for spec in specs]
+    methods = [parse_method(spec, args["device"], args["blend"]) for spec in specs]
     options = MetricOptions(args["fid"], args["lpips"], args["vggface2"], True, "table2" in suites,
                             samples=args["samples"], device=args["device"])
     models = MetricModels(options)

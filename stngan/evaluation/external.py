@@ -17,8 +17,9 @@ import numpy as np
 import torch
 
 from stngan.evaluation.batch import MethodInput, from_uint8_images, to_uint8_images
-from stngan.evaluation.methods import Method
+from stngan.evaluation.method import Method, MethodError
 from stngan.faces import CropTransform, load_image, save_png_atomic
+from stngan.media import VideoReader
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v")
@@ -30,7 +31,7 @@ class ExternalOutputs(Method):
     def __init__(self, path: str | Path, label: str | None = None) -> None:
         self.path = Path(path)
         if not self.path.exists():
-            raise FileNotFoundError(f"external outputs {self.path} do not exist")
+            raise MethodError(f"external outputs {self.path} do not exist")
         self.label = label or f"external: {self.path.name}"
         self._videos: dict[Path, dict[int, np.ndarray]] = {}
 
@@ -41,8 +42,6 @@ class ExternalOutputs(Method):
 
     def _video_frame(self, video: Path, index: int) -> np.ndarray | None:
         if video not in self._videos:
-            from stngan.media import VideoReader
-
             with VideoReader(video) as reader:
                 self._videos[video] = {f.index: f.image for f in reader}
         return self._videos[video].get(index)
@@ -52,10 +51,10 @@ class ExternalOutputs(Method):
         is_frame = frame.isdigit() and len(frame) == 6
         if self.path.is_file():
             if not is_frame:
-                raise ValueError(f"external output {self.path} is one video but item {key!r} is not a video frame")
+                raise MethodError(f"external output {self.path} is one video but item {key!r} is not a video frame")
             img = self._video_frame(self.path, int(frame))
             if img is None:
-                raise ValueError(f"external video {self.path} has no frame {int(frame)} (item {key})")
+                raise MethodError(f"external video {self.path} has no frame {int(frame)} (item {key})")
             return img
         for candidate in (key, Path(key).name):
             for ext in IMAGE_EXTS:
@@ -67,7 +66,7 @@ class ExternalOutputs(Method):
                     video = self.path / f"{candidate}{ext}"
                     if video.is_file() and (img := self._video_frame(video, int(frame))) is not None:
                         return img
-        raise ValueError(f"no external output for test item {key!r} in {self.path} (expected {key}.png or a video)")
+        raise MethodError(f"no external output for test item {key!r} in {self.path} (expected {key}.png or a video)")
 
     def __call__(self, inp: MethodInput) -> torch.Tensor:
         size = inp.x_hat.shape[-1]

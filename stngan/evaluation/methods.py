@@ -1,15 +1,14 @@
-"""Pluggable inpainting methods: MethodInput (masked crops, mask, condition, landmarks) -> composited crops.
+"""The inpainting methods `stngan evaluate` scores (the interface: :mod:`stngan.evaluation.method`).
 
 - :class:`OpenCVInpaint`: Telea / Navier-Stokes (cv2.inpaint) on the same masks, the floor to beat;
-- :class:`CheckpointMethod`: a trained stngan checkpoint (SI, SI-lm, w/o BGCP, STN, PartialConv);
-- :class:`ExternalOutputs` (:mod:`stngan.evaluation.external`): outputs another system wrote to disk.
-
-A method returns (B, 3, S, S) float in [-1, 1]; the evaluation rounds it to 8 bits like a saved image.
+- :class:`CheckpointMethod`: a trained stngan checkpoint (SI, SI-lm, w/o BGCP, STN, PartialConv), run by the
+  :class:`~stngan.inference.inpainter.Inpainter` that ``stngan inpaint`` uses, with ``blend="none"`` (the
+  paper's composite: its metrics are of the model) unless Poisson blending is asked for;
+- :class:`~stngan.evaluation.external.ExternalOutputs`: outputs another system wrote to disk.
 """
 from __future__ import annotations
 
 import hashlib
-from abc import ABC, abstractmethod
 from pathlib import Path
 
 import cv2
@@ -17,23 +16,9 @@ import numpy as np
 import torch
 
 from stngan.evaluation.batch import MethodInput, from_uint8_images, to_uint8_images
-
-
-class Method(ABC):
-    """``label`` names the method in tables; ``fingerprint()`` changes whenever its outputs could."""
-
-    label: str
-    uses_landmarks: bool = False
-    history: int = 0  # previous frames of a track the method remembers (STN: T - 1)
-
-    @abstractmethod
-    def fingerprint(self) -> str: ...
-
-    @abstractmethod
-    def __call__(self, inp: MethodInput) -> torch.Tensor: ...
-
-    def reset(self) -> None:
-        """Forget per-track state (called before each pass over a set)."""
+from stngan.evaluation.external import ExternalOutputs
+from stngan.evaluation.method import Method, MethodError
+from stngan.inference.inpainter import Inpainter
 
 
 class OpenCVInpaint(Method):
@@ -79,74 +64,45 @@ def _file_digest(path: Path) -> str:
 
 
 class CheckpointMethod(Method):
-    """A trained checkpoint or run folder (its latest checkpoint). SI models run per batch; STN models keep
-    a streaming state per track and take at most one frame per track per network call (frames of a
-    track must arrive in order, as the evaluation set delivers them)."""
+    """A trained checkpoint, run folder (its latest checkpoint) or export, run by the Inpainter users run.
 
-    def __init__(self, path: str | Path, device: str = "cpu", label: str | None = None) -> None:
-        from stngan.checkpoint import resolve
-        from stngan.models.build import load_generator
+    ``blend`` is the Inpainter's: "none" (default) scores the model's own composite, "poisson" what
+    ``stngan inpaint`` writes by default. fp32 (no autocast) so that scores do not depend on the device.
+    STN models stream each track (frames of a track arrive in order, as the evaluation set delivers them).
+    """
 
-        self.path = resolve(path)
-        self.device = torch.device(device)
-        self.g, self.cfg = load_generator(self.path, map_location=self.device)
-        m = self.cfg.model
-        self.kind, self.uses_landmarks, self.bgcp = m.kind, m.landmarks and m.kind != "partialconv", m.bgcp
-        self.label = label or checkpoint_label(m.kind, m.landmarks, m.bgcp)
-        self._digest = _file_digest(self.path / "model.safetensors")
-        self.history = m.T - 1 if m.kind == "stn" else 0
-        self.streams: dict[int, object] = {}
+    def __init__(self, path: str | Path, device: str = "cpu", label: str | None = None, blend: str = "none") -> None:
+        self.inpainter = Inpainter(path, device=device, amp="none", allowed_kinds=("si", "stn", "partialconv"),
+                                   blend=blend)
+        m = self.inpainter.cfg.model
+        self.uses_landmarks, self.history = self.inpainter.uses_landmarks, self.inpainter.history
+        name = label or checkpoint_label(m.kind, m.landmarks, m.bgcp)
+        self.label = name if blend == "none" or label else f"{name} + {blend} blend"
+        self._digest = _file_digest(self.inpainter.path / "model.safetensors")
 
     def fingerprint(self) -> str:
-        return f"ckpt-{self._digest}"
+        blend = self.inpainter.blend
+        return f"ckpt-{self._digest}" + ("" if blend == "none" else f"-{blend}")
 
     def reset(self) -> None:
-        self.streams = {}
+        self.inpainter.reset()
 
-    def _raw(self, x_hat: torch.Tensor, mask: torch.Tensor, cond: torch.Tensor, tracks: np.ndarray) -> torch.Tensor:
-        if self.kind == "partialconv":
-            return self.g(x_hat, mask)
-        c = cond if self.uses_landmarks else None
-        if self.kind != "stn":
-            return self.g(x_hat, mask, c)
-        out = torch.empty_like(x_hat)
-        remaining = list(range(len(tracks)))
-        while remaining:  # rounds with each track at most once, in arrival order
-            seen, now = set(), []
-            for i in remaining:
-                if tracks[i] not in seen:
-                    seen.add(tracks[i])
-                    now.append(i)
-            sel = torch.tensor(now)
-            out[sel] = self.g.stream_step([int(tracks[i]) for i in now], x_hat[sel], mask[sel],
-                                          None if c is None else c[sel], self.streams)
-            remaining = [i for i in remaining if i not in set(now)]
-        return out
-
-    @torch.inference_mode()
     def __call__(self, inp: MethodInput) -> torch.Tensor:
-        from stngan.models.generator import background_copy
-
-        x_hat, mask, cond = (t.to(self.device) for t in (inp.x_hat, inp.mask, inp.cond))
-        raw = self._raw(x_hat, mask, cond, inp.tracks).float()
-        y = background_copy(x_hat, mask, raw) if self.bgcp or self.kind == "partialconv" else raw
-        return y.cpu()
+        return self.inpainter.inpaint_tensors(inp.x_hat, inp.mask, inp.cond, [int(t) for t in inp.tracks])
 
 
-def parse_method(spec: str, device: str = "cpu") -> Method:
+def parse_method(spec: str, device: str = "cpu", blend: str = "none") -> Method:
     """A method from a command-line spec: ``telea``, ``ns``, ``ext:DIR_OR_VIDEO``, or a checkpoint / run
-    folder; ``LABEL=SPEC`` sets the label shown in tables (e.g. ``vid2vid=ext:out/vid2vid``)."""
+    folder (run with `blend`); ``LABEL=SPEC`` sets the label shown in tables (e.g. ``vid2vid=ext:out/vid2vid``)."""
     label, _, rest = spec.partition("=") if "=" in spec and not Path(spec).exists() else ("", "", spec)
     if rest in OpenCVInpaint._FLAGS:
         method: Method = OpenCVInpaint(rest)
     elif rest.startswith("ext:"):
-        from stngan.evaluation.external import ExternalOutputs
-
         method = ExternalOutputs(rest[4:], label=label or None)
     elif Path(rest).exists():
-        method = CheckpointMethod(rest, device=device, label=label or None)
+        method = CheckpointMethod(rest, device=device, label=label or None, blend=blend)
     else:
-        raise ValueError(f"method {spec!r}: not telea, ns, ext:PATH or an existing checkpoint / run folder")
+        raise MethodError(f"method {spec!r}: not telea, ns, ext:PATH or an existing checkpoint / run folder")
     if label:
         method.label = label
     return method

@@ -1,4 +1,9 @@
-"""Run a trained checkpoint on prepared crops: batched, optional autocast, per-track streaming for STN."""
+"""Run a trained checkpoint on prepared crops: batched, optional autocast, per-track streaming for STN.
+
+The one inpainting loop: ``stngan inpaint`` / ``anonymize --inpaint`` call :meth:`Inpainter.inpaint` with
+crops of video frames, ``stngan evaluate`` calls :meth:`Inpainter.inpaint_tensors` with the test set's
+crops, so the numbers it reports are of the code users run.
+"""
 from __future__ import annotations
 
 import contextlib
@@ -6,12 +11,12 @@ from pathlib import Path
 
 import torch
 
+from stngan.checkpoint import CheckpointError, resolve
 from stngan.config import ExperimentConfig
 from stngan.inference.blend import BLEND_MODES, poisson_blend
 from stngan.inference.crops import CropInput
-from stngan.models.generator import background_copy
-from stngan.checkpoint import CheckpointError
 from stngan.models.build import load_generator
+from stngan.models.generator import background_copy
 
 
 SHIPPED_MODELS = ("si_lm",)  # an STN-lm joins when one beats SI-lm on flicker (MODEL_CARD.md)
@@ -45,10 +50,11 @@ def model_path(model: str | Path | None) -> Path:
 class Inpainter:
     """`inpaint(items)` returns the composited crops y (N, 3, S, S) for a list of CropInput.
 
-    SI checkpoints process items independently; STN checkpoints keep a streaming state per track id
-    (items of one track must arrive in frame order; `end_track` frees a finished track's state).
-    ``blend="poisson"`` blends each fill into the visible skin around it (:mod:`stngan.inference.blend`);
-    ``"none"`` returns the model's output as the paper composites it.
+    SI and PartialConv checkpoints process items independently; STN checkpoints keep a streaming state per
+    track id (items of one track must arrive in frame order; `end_track` frees a finished track's state,
+    `reset` all of them). ``blend="poisson"`` blends each fill into the visible skin around it
+    (:mod:`stngan.inference.blend`); ``"none"`` returns the model's output as the paper composites it
+    (background copy when the model was trained with it).
     """
 
     def __init__(self, model: str | Path | None = None, device: str = "cpu", amp: str = "auto",
@@ -56,11 +62,11 @@ class Inpainter:
         if blend not in BLEND_MODES:
             raise ValueError(f"unknown blend mode {blend!r}; use one of {', '.join(BLEND_MODES)}")
         self.blend = blend
-        path = model_path(model)
+        self.path = resolve(model_path(model))
         self.device = torch.device(device)
-        self.g, self.cfg = load_generator(path, map_location=self.device)
+        self.g, self.cfg = load_generator(self.path, map_location=self.device)
         if self.cfg.model.kind not in allowed_kinds:
-            raise CheckpointError(f"{path} holds a {self.cfg.model.kind!r} model; this command needs one of "
+            raise CheckpointError(f"{self.path} holds a {self.cfg.model.kind!r} model; this command needs one of "
                                   f"{', '.join(allowed_kinds)}")
         self.amp = _resolve_amp(amp, self.device)
         self.streams: dict[int, object] = {}
@@ -76,7 +82,12 @@ class Inpainter:
 
     @property
     def uses_landmarks(self) -> bool:
-        return self.cfg.model.landmarks
+        return self.cfg.model.landmarks and self.cfg.model.kind != "partialconv"
+
+    @property
+    def history(self) -> int:
+        """Previous frames of a track the model remembers (STN: T − 1)."""
+        return self.cfg.model.T - 1 if self.cfg.model.kind == "stn" else 0
 
     def _autocast(self):
         if self.amp is None:
@@ -86,27 +97,60 @@ class Inpainter:
     def inpaint(self, items: list[CropInput]) -> torch.Tensor:
         if not items:
             return torch.empty(0, 3, self.crop_size, self.crop_size)
-        if self.cfg.model.kind == "stn":  # one call: a track's streaming state advances once per item
-            return self._run(items)
-        return torch.cat([self._run(items[i:i + self.max_batch]) for i in range(0, len(items), self.max_batch)])
+        return self.inpaint_tensors(torch.stack([i.x_hat for i in items]), torch.stack([i.mask for i in items]),
+                                    torch.stack([i.cond for i in items]), [i.track for i in items])
 
     @torch.inference_mode()
-    def _run(self, items: list[CropInput]) -> torch.Tensor:
-        x_hat = torch.stack([i.x_hat for i in items]).to(self.device)
-        mask = torch.stack([i.mask for i in items]).to(self.device)
-        cond = torch.stack([i.cond for i in items]).to(self.device) if self.uses_landmarks else None
+    def inpaint_tensors(self, x_hat: torch.Tensor, mask: torch.Tensor, cond: torch.Tensor,
+                        tracks: list[int]) -> torch.Tensor:
+        """x_hat (N, 3, S, S) in [−1, 1], mask (N, 1, S, S), cond (N, C, S, S), the items' track ids →
+        y (N, 3, S, S) float32 on the CPU. STN: items of a track in frame order, any number per call."""
+        assert x_hat.shape[0] == mask.shape[0] == cond.shape[0] == len(tracks), (x_hat.shape, mask.shape, len(tracks))
+        if self.cfg.model.kind == "stn":
+            out = torch.empty(x_hat.shape, dtype=torch.float32)
+            for now in _rounds(tracks):  # a track's streaming state advances once per network call
+                sel = torch.tensor(now)
+                out[sel] = self._run(x_hat[sel], mask[sel], cond[sel], [tracks[i] for i in now])
+            return out
+        return torch.cat([self._run(x_hat[i:i + self.max_batch], mask[i:i + self.max_batch],
+                                    cond[i:i + self.max_batch], [])
+                          for i in range(0, len(tracks), self.max_batch)])
+
+    def _run(self, x_hat: torch.Tensor, mask: torch.Tensor, cond: torch.Tensor, tracks: list[int]) -> torch.Tensor:
+        x_hat, mask = x_hat.to(self.device), mask.to(self.device)
+        c = cond.to(self.device) if self.uses_landmarks else None
+        kind = self.cfg.model.kind
         with self._autocast():
-            if self.cfg.model.kind == "stn":
-                raw = self.g.stream_step([i.track for i in items], x_hat, mask, cond, self.streams)
+            if kind == "stn":
+                raw = self.g.stream_step(tracks, x_hat, mask, c, self.streams)
+            elif kind == "partialconv":
+                raw = self.g(x_hat, mask)
             else:
-                raw = self.g(x_hat, mask, cond)
+                raw = self.g(x_hat, mask, c)
         if self.blend == "poisson":
             return poisson_blend(raw.float(), x_hat, mask).cpu()
-        y = background_copy(x_hat, mask, raw.float()) if self.cfg.model.bgcp else raw.float()
-        return y.cpu()
+        bgcp = self.cfg.model.bgcp or kind == "partialconv"  # PartialConv composites by construction
+        return (background_copy(x_hat, mask, raw.float()) if bgcp else raw.float()).cpu()
 
     def end_track(self, track: int) -> None:
         self.streams.pop(track, None)
+
+    def reset(self) -> None:
+        """Forget every track's streaming state."""
+        self.streams = {}
+
+
+def _rounds(tracks: list[int]) -> list[list[int]]:
+    """Positions of `tracks` split into rounds that hold each track at most once, in arrival order."""
+    rounds: list[list[int]] = []
+    depth: dict[int, int] = {}
+    for i, track in enumerate(tracks):
+        k = depth.get(track, 0)
+        depth[track] = k + 1
+        if k == len(rounds):
+            rounds.append([])
+        rounds[k].append(i)
+    return rounds
 
 
 def _resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
