@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from skimage import data as skdata
 
 from stngan.cli import cli
 from stngan.faces.image_io import load_image, save_png_atomic
@@ -201,3 +202,34 @@ def test_folder_processes_every_pillow_format_and_lists_the_rest(tmp_path, face_
     assert "skipped: notes.txt" in result.output and "failed: broken.jpg" in result.output
     sidecar = json.loads((tmp_path / "out" / "photo.png.stngan.json").read_text())
     assert sidecar["stats"]["faces"] == 1
+
+
+def _fast_astronaut(count: int, step: int) -> list[np.ndarray]:
+    photo = skdata.astronaut()
+    return [np.ascontiguousarray(photo[40 + step * i // 2:240 + step * i // 2, 60 + step * i:316 + step * i])
+            for i in range(count)]
+
+
+def test_frames_between_full_detections_follow_each_tracked_face(tmp_path, finder):
+    """MTCNN alone (no fast part), full detection every 4th frame: the 3 frames between find the face that
+    moves 8 px per frame in a window around its track, and their masks cover it."""
+    frames = _fast_astronaut(8, 8)
+    out, sidecar = _anonymize_clip(tmp_path, frames, detector="mtcnn", detect_every=4, hold=0, max_gap=3)
+    faces = sidecar.faces_by_frame()
+    assert sorted(faces) == list(range(8)) and all(len(faces[i]) == 1 for i in faces)
+    assert {f.origin for fs in faces.values() for f in fs} == {"detected"}
+    assert {f.track for fs in faces.values() for f in fs} == {0}
+    for i, img in enumerate(frames_of(out)):
+        assert masked_points(finder, img, key_points(finder.find(frames[i], i)[0].landmarks)).all(), i
+
+
+def test_detect_near_looks_only_around_the_given_boxes():
+    from stngan.faces.box import Box
+    from stngan.faces.detect import FaceDetector
+
+    frames = _fast_astronaut(2, 24)
+    detector = FaceDetector("mtcnn")
+    before, after = detector.detect(frames[0])[0], detector.detect(frames[1])[0]
+    near = detector.detect_near(frames[1], [before])
+    assert len(near) == 1 and near[0].box.iou(after) > 0.8 and near[0].points.shape == (5, 2)
+    assert detector.detect_near(frames[1], [Box(0, 150, 30, 180)]) == []  # no face near that box

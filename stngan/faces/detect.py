@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import cv2
 import dlib
 import numpy as np
 
@@ -44,6 +45,8 @@ MERGE_IOU = 0.3  # a BlazeFace box overlapping an MTCNN box this much is the sam
 # with confirmations <= 0.73: this drops the 9 under 0.55. Recall first: a real face must not be dropped.
 BLAZEFACE_SURE = 0.55
 MTCNN_CONFIRMS = 0.8
+NEAR_WINDOW = 3.0  # detect_near: window side around a tracked face, in face sides
+NEAR_FACE_PX = 48  # detect_near: the window is scaled so that the tracked face is at most this wide
 BLAZEFACE_TILE = 320  # full detection also runs BlazeFace full range on windows of this size (small faces)
 MOUTH_HALF_WIDTH = 0.5  # BlazeFace gives the mouth centre: corners at ± this × the eye distance (frontal: 1.0)
 
@@ -77,7 +80,8 @@ def blazeface_points(keypoints: np.ndarray, box: Box) -> np.ndarray:
     return np.stack([k[0], k[1], k[2], k[3] - half * direction, k[3] + half * direction]).astype(np.float32)
 
 
-def _overlaps(box: Box, others: list[Detection]) -> bool:
+def overlaps_any(box: Box, others: list[Detection]) -> bool:
+    """Whether ``box`` is the same face as one of ``others`` (IoU >= MERGE_IOU or its centre inside one)."""
     cx, cy = box.center
     return any(box.iou(o.box) >= MERGE_IOU or (o.box.left <= cx <= o.box.right and o.box.top <= cy <= o.box.bottom)
                for o in others)
@@ -161,7 +165,7 @@ class FaceDetector:
             found = self._mtcnn(model["mtcnn"], img) if use_mtcnn else []
             if "blazeface" in model:
                 found += [d for d in self._blazeface(model["blazeface"], img, tiles=not fast_only)
-                          if not _overlaps(d.box, found) and self._believable(img, d.box)]
+                          if not overlaps_any(d.box, found) and self._believable(img, d.box)]
         return sorted(found, key=lambda d: (-d.box.area, -d.box.score))
 
     def _believable(self, img: np.ndarray, box: Box) -> bool:
@@ -171,8 +175,40 @@ class FaceDetector:
         side = max(box.width, box.height)
         return self._load()["mtcnn"].face_probability(img, box.center, side) >= MTCNN_CONFIRMS
 
-    def _mtcnn(self, model, img: np.ndarray) -> list[Detection]:
-        boxes, probs, points = model.detect(img)
+    def detect_near(self, img: np.ndarray, boxes: list[Box]) -> list[Detection]:
+        """MTCNN on a window around each of ``boxes`` (faces tracked in the previous frame): a fresh box and
+        points for every tracked face at a few ms per face, for the frames between full detections. Finds
+        faces of half to twice the tracked size within a face side of where it was."""
+        if "mtcnn" not in self.kind:
+            raise ValueError(f"detect_near needs an MTCNN detector, this one is {self.kind!r}")
+        model = self._load()["mtcnn"]
+        h, w = img.shape[:2]
+        found: list[Detection] = []
+        for box in boxes:
+            side = max(box.width, box.height)
+            cx, cy = box.center
+            half = NEAR_WINDOW * side / 2
+            x0, y0 = max(int(cx - half), 0), max(int(cy - half), 0)
+            x1, y1 = min(int(np.ceil(cx + half)) + 1, w), min(int(np.ceil(cy + half)) + 1, h)
+            if x1 - x0 < 12 or y1 - y0 < 12:
+                continue
+            s = min(1.0, NEAR_FACE_PX / side)
+            window = np.ascontiguousarray(img[y0:y1, x0:x1])
+            if s < 1.0:
+                window = cv2.resize(window, (max(1, round((x1 - x0) * s)), max(1, round((y1 - y0) * s))),
+                                    interpolation=cv2.INTER_AREA)
+            sx, sy = (x1 - x0) / window.shape[1], (y1 - y0) / window.shape[0]
+            for d in self._mtcnn(model, window, max(12.0, 0.5 * side / sx)):
+                b = d.box
+                mapped = Box((b.left + 0.5) * sx - 0.5 + x0, (b.top + 0.5) * sy - 0.5 + y0,
+                             (b.right + 0.5) * sx - 0.5 + x0, (b.bottom + 0.5) * sy - 0.5 + y0, b.score)
+                if not overlaps_any(mapped, found):
+                    points = (d.points + 0.5) * np.array([sx, sy], np.float32) - 0.5 + np.array([x0, y0], np.float32)
+                    found.append(Detection(mapped, points))
+        return found
+
+    def _mtcnn(self, model, img: np.ndarray, min_face: float | None = None) -> list[Detection]:
+        boxes, probs, points = model.detect(img, min_face)
         out = []
         for (x1, y1, x2, y2), p, pts in zip(boxes, probs, points):
             # MTCNN_TO_DLIB was measured on these coordinates as returned, so no half-pixel shift here
@@ -191,6 +227,6 @@ class FaceDetector:
         for found in runs:
             for b, keypoints in found:
                 box = to_dlib_box(b.left, b.top, b.right, b.bottom, b.score, BLAZEFACE_TO_DLIB)
-                if not _overlaps(box, out):
+                if not overlaps_any(box, out):
                     out.append(Detection(box, blazeface_points(keypoints, box)))
         return out

@@ -167,20 +167,20 @@ class MTCNN:
     def __post_init__(self) -> None:
         self.nets = (_load(pnet(), "mtcnn_pnet"), _load(rnet(), "mtcnn_rnet"), _load(onet(), "mtcnn_onet"))
 
-    def _scales(self, h: int, w: int) -> list[float]:
-        scale, side, out = 12.0 / self.min_face, min(h, w) * 12.0 / self.min_face, []
+    def _scales(self, h: int, w: int, min_face: float) -> list[float]:
+        scale, side, out = 12.0 / min_face, min(h, w) * 12.0 / min_face, []
         while side >= 12:
             out.append(scale)
             scale *= PYRAMID_FACTOR
             side *= PYRAMID_FACTOR
         return out
 
-    def _proposals(self, img: np.ndarray) -> np.ndarray:
+    def _proposals(self, img: np.ndarray, min_face: float) -> np.ndarray:
         """P-Net over the pyramid: (N, 9) x1 y1 x2 y2 score + 4 regression values."""
         h, w = img.shape[:2]
         pad = int(round(12 * self.edge))
         found = []
-        for scale in self._scales(h, w):
+        for scale in self._scales(h, w, min_face):
             level = cv2.resize(img, (int(w * scale + 1), int(h * scale + 1)), interpolation=cv2.INTER_AREA)
             if pad:
                 level = cv2.copyMakeBorder(level, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
@@ -228,13 +228,14 @@ class MTCNN:
         return best
 
     @torch.inference_mode()
-    def detect(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def detect(self, img: np.ndarray, min_face: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Faces of at least ``min_face`` px (default: the instance's) in an (H, W, 3) uint8 RGB image."""
         with one_torch_thread():
-            return self._detect(np.ascontiguousarray(img))
+            return self._detect(np.ascontiguousarray(img), float(min_face or self.min_face))
 
-    def _detect(self, img: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _detect(self, img: np.ndarray, min_face: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         empty = (np.zeros((0, 4)), np.zeros(0), np.zeros((0, 5, 2)))
-        boxes = self._proposals(img)
+        boxes = self._proposals(img, min_face)
         if not len(boxes):
             return empty
         boxes = _square(_regress(boxes[:, :5], boxes[:, 5:9]))

@@ -115,13 +115,17 @@ def find_faces_in_video(src: Path, options: AnonymizeOptions, progress: bool) ->
     finder, cuts_detector = FaceFinder(options), ShotCutDetector()
     detected, cuts, since_detection, n = {}, [], options.detect_every, 0
     workers = options.detection_threads
-    pending: deque = deque()  # (frame index, shot cut before it, detection job or None), in frame order
+    pending: deque = deque()  # (frame index, shot cut before it, image, full detection?, job), in frame order
 
     def settle_oldest() -> None:
-        index, cut, job = pending.popleft()
+        index, cut, image, full, job = pending.popleft()
         if cut:
             finder.new_shot()
-        faces = finder.track(index, job.result()) if job is not None else []
+        if full or not finder.follows_tracks:
+            found = job.result() if job is not None else []
+        else:  # needs the tracks up to the previous frame: runs here, in frame order
+            found = finder.detect_tracked(index, image, job.result())
+        faces = finder.track(index, found)
         if faces:
             detected[index] = faces
 
@@ -136,8 +140,13 @@ def find_faces_in_video(src: Path, options: AnonymizeOptions, progress: bool) ->
                 since_detection = options.detect_every
             full = since_detection >= options.detect_every
             since_detection = 0 if full else since_detection
-            job = pool.submit(finder.detect, image, not full) if full or finder.has_fast_part else None
-            pending.append((frame.index, cut, job))
+            if full:
+                job = pool.submit(finder.detect, image)
+            elif finder.follows_tracks:
+                job = pool.submit(finder.fast_detections, image)
+            else:
+                job = pool.submit(finder.detect, image, True) if finder.has_fast_part else None
+            pending.append((frame.index, cut, image, full, job))
             since_detection += 1
             while len(pending) > 2 * workers:  # bounded: memory stays flat on long videos
                 settle_oldest()

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from stngan.faces.analyzer import Face, FaceAnalyzer
+from stngan.faces.analyzer import FaceAnalyzer
 from stngan.faces.box import Box
 from stngan.faces.crop import CropTransform
-from stngan.faces.detect import FaceDetector
+from stngan.faces.detect import Detection, FaceDetector, overlaps_any
 from stngan.faces.fallback import FaceMask, face_mask
 from stngan.faces.landmarks import LandmarkPredictor
 from stngan.faces.masks import apply_mask, rasterize
@@ -36,8 +36,9 @@ class AnonymizeOptions:
     fill: tuple[int, int, int] = (0, 0, 0)
     min_face: int = 20  # smallest face (box side, px) the detector looks for; every face found is masked
     max_res: int = 0  # detect on a copy whose long side is at most this (0 = full resolution)
-    # videos: run the full detector on every n-th frame and at every shot cut; the frames between get the
-    # detector's fast part when it has one (the default union: BlazeFace) and interpolation for the rest
+    # videos: run the full detector on every n-th frame and at every shot cut; the frames between get MTCNN
+    # on a window around each tracked face (MTCNN detectors) plus the detector's fast part when it has one
+    # (the default union: BlazeFace on the whole frame), and interpolation for the rest
     detect_every: int = 1
     hold: int = 5  # videos: frames a mask is kept before a track's first / after its last detection
     max_gap: int = 10  # videos: longest run of frames without detection bridged by interpolation
@@ -106,25 +107,27 @@ class FaceFinder:
                                                 min_face=self.options.min_face, predictor=self._predictor)
         return self._local.analyzer
 
-    def _faces(self, frame: np.ndarray, fast_only: bool) -> list[Face]:
-        """Faces at full resolution; detection on a downscaled copy when max_res caps it."""
+    def _detections(self, frame: np.ndarray, fast_only: bool) -> list[Detection]:
+        """Detections in frame coordinates; on a downscaled copy when max_res caps the resolution."""
         h, w = frame.shape[:2]
         cap = self.options.max_res
-        analyzer = self.analyzer
+        detector = self.analyzer.detector
         if not cap or max(h, w) <= cap:
-            return analyzer.analyze(frame, fast_only=fast_only)
+            return detector.detect_with_points(frame, fast_only=fast_only)
         s = cap / max(h, w)
         small = cv2.resize(frame, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
 
         def up(e: float) -> float:  # pixel centres sit at integers: scale about the -0.5 edge
             return (e + 0.5) / s - 0.5
 
-        faces = []
-        for d in analyzer.detector.detect_with_points(small, fast_only=fast_only):
-            b = Box(up(d.box.left), up(d.box.top), up(d.box.right), up(d.box.bottom), d.box.score)
-            points = None if d.points is None else (d.points + 0.5) / s - 0.5
-            faces.append(Face(b, analyzer.predictor.predict(frame, b), points))
-        return faces
+        return [Detection(Box(up(d.box.left), up(d.box.top), up(d.box.right), up(d.box.bottom), d.box.score),
+                          None if d.points is None else (d.points + 0.5) / s - 0.5)
+                for d in detector.detect_with_points(small, fast_only=fast_only)]
+
+    def _with_masks(self, frame: np.ndarray, detections: list[Detection]) -> list[tuple[Box, FaceMask]]:
+        predictor = self.analyzer.predictor
+        ordered = sorted(detections, key=lambda d: (-d.box.area, -d.box.score))
+        return [(d.box, face_mask(d.box, predictor.predict(frame, d.box), d.points)) for d in ordered]
 
     def new_shot(self) -> None:
         """Forget live tracks: the next faces start new tracks (a shot cut)."""
@@ -133,8 +136,26 @@ class FaceFinder:
     def detect(self, frame: np.ndarray, fast_only: bool = False) -> list[tuple[Box, FaceMask]]:
         """The faces of an (H, W, 3) uint8 frame with their masks and rules, before tracking (thread-safe;
         ``fast_only``: only the detector's fast part, see :meth:`FaceDetector.detect_with_points`)."""
-        return [(f.box, face_mask(f.box, f.landmarks, f.points))
-                for f in self._faces(np.ascontiguousarray(frame), fast_only)]
+        frame = np.ascontiguousarray(frame)
+        return self._with_masks(frame, self._detections(frame, fast_only))
+
+    @property
+    def follows_tracks(self) -> bool:
+        """Whether frames between full detections re-detect each live track locally (MTCNN detectors)."""
+        return "mtcnn" in self.options.detector
+
+    def fast_detections(self, frame: np.ndarray) -> list[Detection]:
+        """The detector's fast part alone (thread-safe; empty if it has none), for :meth:`detect_tracked`."""
+        return self._detections(np.ascontiguousarray(frame), True) if self.has_fast_part else []
+
+    def detect_tracked(self, index: int, frame: np.ndarray, fast: list[Detection]) -> list[tuple[Box, FaceMask]]:
+        """A frame between full detections (frames in order, after the previous frame's :meth:`track`): MTCNN
+        on a window around every live track, so moving faces keep fresh masks, plus ``fast`` (the fast
+        part's detections, :meth:`fast_detections`) for faces no track knows."""
+        frame = np.ascontiguousarray(frame)
+        boxes = self.tracker.live_boxes(index)
+        near = self.analyzer.detector.detect_near(frame, boxes) if boxes else []
+        return self._with_masks(frame, near + [d for d in fast if not overlaps_any(d.box, near)])
 
     def track(self, index: int, faces: list[tuple[Box, FaceMask]]) -> list[FaceRecord]:
         """Frame ``index``'s faces (from :meth:`detect`) as records with track ids; frames in order."""

@@ -36,6 +36,10 @@ class IouTracker:
         """End every live track (a shot cut): later boxes start new tracks; ids stay unique."""
         self._live.clear()
 
+    def live_boxes(self, frame_index: int) -> list[Box]:
+        """The last boxes of the tracks still alive at ``frame_index`` (before its update)."""
+        return [t.box for t in self._live if frame_index - t.last_frame <= self.max_gap + 1]
+
     def update(self, frame_index: int, boxes: list[Box]) -> list[int]:
         """Track ids for `boxes` (same order) detected in frame `frame_index`."""
         self._live = [t for t in self._live if frame_index - t.last_frame <= self.max_gap + 1]
