@@ -9,6 +9,7 @@ pytest.importorskip("openvino", reason="openvino is an optional extra (synthetic
 
 from stngan.synthetic.prepare import generate_images, generate_videos, read_video  # noqa: E402
 from stngan.synthetic.stylegan import FaceGenerator, GeneratorUnavailableError, find_model_files  # noqa: E402
+from stngan.synthetic.directions import load_directions  # noqa: E402
 from stngan.synthetic.walks import WalkSettings, face_video, latent_walk  # noqa: E402
 
 try:
@@ -77,9 +78,12 @@ def test_dlib_finds_exactly_one_face_in_most_generated_images(gen):
 
 
 def test_face_video_frames_change_smoothly(gen):
-    walk = latent_walk(gen, 5, 6)
-    assert walk.shape == (6, 23, 512) and np.array_equal(walk, latent_walk(gen, 5, 6))
-    video = face_video(5, frames=6, size=128, generator=gen).astype(np.int16)
+    dirs = load_directions(gen)
+    walk = latent_walk(gen, 5, 6, directions=dirs)
+    assert walk.shape == (6, 23, 512) and np.array_equal(walk, latent_walk(gen, 5, 6, directions=dirs))
+    with pytest.raises(ValueError, match="needs directions"):
+        latent_walk(gen, 5, 6)
+    video = face_video(5, frames=6, size=128, generator=gen, directions=dirs).astype(np.int16)
     assert video.shape == (6, 128, 128, 3)
     consecutive = np.abs(np.diff(video, axis=0)).mean()
     unrelated = np.abs(gen.sample(99, n=1, size=128)[0].astype(np.int16) - video[0]).mean()

@@ -9,7 +9,7 @@ import os
 from html import escape
 from pathlib import Path
 
-from stngan.study.results import StudyResults, compute_results
+from stngan.study.results import StudyResults, compute_results, percent
 
 RESULTS_HTML = "results.html"
 _STYLE = """<style>
@@ -19,10 +19,6 @@ _STYLE = """<style>
 .stngan-study th:first-child,.stngan-study td:first-child{text-align:left}
 .stngan-study .note{font-size:.85rem;color:#555}
 </style>"""
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:.2f}%"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -46,7 +42,7 @@ def _chart(r: StudyResults) -> str:
         lo, hi = label_w + s.ci_low * bar_w, label_w + s.ci_high * bar_w
         parts.append(f'<path d="M{lo:.1f} {y + 11}H{hi:.1f}M{lo:.1f} {y + 6}V{y + 16}M{hi:.1f} {y + 6}V{y + 16}" '
                      'stroke="#222" fill="none"/>')
-        parts.append(f'<text x="{hi + 6:.1f}" y="{y + 15}">{_pct(s.share)}</text>')
+        parts.append(f'<text x="{hi + 6:.1f}" y="{y + 15}">{percent(s.share)}</text>')
     axis = row_h * len(r.shares) + 6
     parts.append(f'<path d="M{label_w} {axis}H{label_w + bar_w}" stroke="#888"/>')
     parts += [f'<text x="{label_w + f * bar_w:.0f}" y="{axis + 14}" text-anchor="middle">{int(f * 100)}%</text>'
@@ -56,8 +52,8 @@ def _chart(r: StudyResults) -> str:
 
 def render_section(r: StudyResults) -> str:
     shares = _table(["method", "votes", "share", "95% CI (Wilson)"],
-                    [[s.method, str(s.votes), _pct(s.share),
-                      "n/a" if s.ci_low is None else f"{_pct(s.ci_low)} – {_pct(s.ci_high)}"] for s in r.shares])
+                    [[s.method, str(s.votes), percent(s.share),
+                      "n/a" if s.ci_low is None else f"{percent(s.ci_low)} – {percent(s.ci_high)}"] for s in r.shares])
     clips = _table(["clip", *r.methods, "total"],
                    [[clip, *map(str, counts.values()), str(sum(counts.values()))]
                     for clip, counts in r.per_clip.items()])

@@ -70,12 +70,13 @@ def compute_results(study_dir: str | Path, db_path: str | Path | None = None,
                         median_response_s=statistics.median(times) if times else None)
 
 
-def _pct(value: float | None) -> str:
+def percent(value: float | None) -> str:
+    """A share in [0, 1] as "12.34%" ("n/a" when unknown): the one format of the study's tables and page."""
     return "n/a" if value is None else f"{100 * value:.2f}%"
 
 
 def _ci(share: MethodShare) -> str:
-    return "n/a" if share.ci_low is None else f"[{_pct(share.ci_low)}, {_pct(share.ci_high)}]"
+    return "n/a" if share.ci_low is None else f"[{percent(share.ci_low)}, {percent(share.ci_high)}]"
 
 
 def format_markdown(r: StudyResults) -> str:
@@ -83,8 +84,8 @@ def format_markdown(r: StudyResults) -> str:
     lines = [f"Human preference ({r.total_votes} votes from {r.voting_participants} participants; "
              f"{r.complete_sessions} of {r.sessions} sessions complete{only})",
              "", "| method | votes | share | 95% CI (Wilson) |", "|---|---:|---:|---|"]
-    lines += [f"| {s.method} | {s.votes} | {_pct(s.share)} | {_ci(s)} |" for s in r.shares]
-    lines += ["", " / ".join(r.methods) + "\t" + " / ".join(_pct(s.share) for s in r.shares), "",
+    lines += [f"| {s.method} | {s.votes} | {percent(s.share)} | {_ci(s)} |" for s in r.shares]
+    lines += ["", " / ".join(r.methods) + "\t" + " / ".join(percent(s.share) for s in r.shares), "",
               "Votes per clip:", "", "| clip | " + " | ".join(r.methods) + " | total |",
               "|---|" + "---:|" * (len(r.methods) + 1)]
     lines += [f"| {clip} | " + " | ".join(str(n) for n in counts.values()) + f" | {sum(counts.values())} |"

@@ -7,8 +7,9 @@ Optional extra (not a core dependency)::
 
 * :mod:`.stylegan` - :class:`FaceGenerator`: z -> w (mapping), w / w+ -> images, truncation, style mixing;
 * :mod:`.walks` - :func:`face_video`: temporally smooth face videos (latent walk + camera motion);
-* :mod:`.prepare` - :func:`generate_images` / :func:`generate_videos`: resumable PNG / FFV1 writers;
-* :mod:`.command` - the click command ``synthetic`` (``python -m stngan.synthetic ...``).
+* :mod:`.prepare` - :func:`generate_images` / :func:`generate_videos`: resumable PNG / FFV1 writers, run by
+  ``stngan prepare synthetic`` (:mod:`stngan.data.cli`), which also turns them into a face-crop store;
+* :mod:`.directions` - semantic latent directions (pose, expression) the walks move along.
 
 LICENCE: the network weights derive from NVIDIA's StyleGAN2 trained on FFHQ and are under the NVIDIA Source
 Code License-NC (non-commercial use only); generated data inherits that restriction. See docs/SYNTHETIC.md.

@@ -18,8 +18,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
+from stngan.faces import FaceAnalyzer
+from stngan.synthetic.naming import image_name
 from stngan.synthetic.stylegan import STYLE_DIM, FaceGenerator
 
 ATTRIBUTES = ("yaw", "pitch", "mouth_open", "smile", "eyes_open")
@@ -110,13 +113,7 @@ def collect(generator: FaceGenerator, count: int, seed: int = 0, truncation: flo
     where dlib does not find exactly one face are dropped (m <= count). ``landmarks`` maps an RGB image to
     (68, 2) landmarks or None (default: stngan.faces.FaceAnalyzer, exactly one face required).
     """
-    import cv2
-
-    from stngan.synthetic.prepare import image_name
-
     if landmarks is None:
-        from stngan.faces import FaceAnalyzer
-
         analyzer = FaceAnalyzer()
 
         def landmarks(img: np.ndarray) -> np.ndarray | None:

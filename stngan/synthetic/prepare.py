@@ -14,22 +14,24 @@ Licence: StyleGAN2-derived weights (NVIDIA Source Code License-NC): the data is 
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
-import queue
 import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+import av
 import cv2
 import numpy as np
 from tqdm import tqdm
 
+from stngan.faces.image_io import save_png_atomic
+from stngan.media.video_reader import frame_to_rgb
+from stngan.parallel import run_jobs
+from stngan.synthetic.directions import load_directions
+from stngan.synthetic.naming import image_name, video_name
 from stngan.synthetic.stylegan import FaceGenerator, check_size
 from stngan.synthetic.walks import WalkSettings, face_video
 
@@ -50,16 +52,6 @@ class GenerationSummary:
         return self.seconds / self.written if self.written else 0.0
 
 
-def image_name(seed: int, index: int) -> str:
-    """File name of image ``index`` of the run with ``seed``: ``synth_{seed}_{index:06d}.png``."""
-    return f"synth_{seed}_{index:06d}.png"
-
-
-def video_name(seed: int, index: int, fmt: str = "mkv") -> str:
-    """``synth_{seed}_{index:06d}.mkv`` (or a folder of that name without suffix for ``fmt='png'``)."""
-    return f"synth_{seed}_{index:06d}" + (".mkv" if fmt == "mkv" else "")
-
-
 def _check_args(count: int, seed: int, workers: int = 1) -> None:
     if int(count) != count or count < 0:
         raise ValueError(f"count must be a non-negative integer, got {count!r}")
@@ -67,24 +59,6 @@ def _check_args(count: int, seed: int, workers: int = 1) -> None:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     if int(workers) != workers or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
-
-
-def write_png_atomic(path: Path, rgb: np.ndarray) -> None:
-    """Write an (H, W, 3) uint8 RGB image as PNG via a hidden temp file in the same folder + os.replace."""
-    ok, buf = cv2.imencode(".png", np.ascontiguousarray(rgb[:, :, ::-1]))
-    if not ok:
-        raise OSError(f"PNG encoding failed for {path}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(buf.tobytes())
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def write_video_atomic(path: Path, frames: np.ndarray, fps: int = 25, fmt: str = "mkv") -> None:
@@ -109,8 +83,6 @@ def write_video_atomic(path: Path, frames: np.ndarray, fps: int = 25, fmt: str =
         return
     if fmt != "mkv":
         raise ValueError(f"unknown video format {fmt!r}; use one of {VIDEO_FORMATS}")
-    import av
-
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
@@ -135,49 +107,37 @@ def read_video(path: str | os.PathLike) -> np.ndarray:
     path = Path(path)
     if path.is_dir():
         return np.stack([cv2.imread(str(p), cv2.IMREAD_COLOR)[:, :, ::-1] for p in sorted(path.glob("*.png"))])
-    import av
+
 
     with av.open(str(path)) as container:
-        return np.stack([f.to_ndarray(format="rgb24") for f in container.decode(video=0)])
+        return np.stack([frame_to_rgb(f) for f in container.decode(video=0)])
 
 
 # -- images ------------------------------------------------------------------------------------------------
 def _make_image(gen: FaceGenerator, out_dir: Path, seed: int, index: int, size: int, truncation: float) -> None:
     img = gen.sample(np.random.default_rng([seed, 0, index]), 1, truncation, size)[0]
-    write_png_atomic(out_dir / image_name(seed, index), img)
+    save_png_atomic(out_dir / image_name(seed, index), img)
 
 
-def _image_chunk(out_dir: str, indices: list[int], seed: int, size: int, truncation: float, threads: int,
-                 done: Any) -> int:
-    """Worker-process body: one generator for a whole share of the indices; puts each finished index on
-    the ``done`` queue (a Manager queue proxy) for the parent's progress bar."""
-    gen = FaceGenerator(threads=threads)
-    for i in indices:
-        _make_image(gen, Path(out_dir), seed, i, size, truncation)
-        done.put(i)
-    return len(indices)
+@dataclass(frozen=True)
+class _ImageChunk:
+    """One worker process's share of the images to make."""
+
+    out_dir: Path
+    indices: list[int]
+    seed: int
+    size: int
+    truncation: float
+    threads: int
 
 
-def _run_pool(out: Path, todo: list[int], seed: int, size: int, truncation: float, threads: int, workers: int,
-              bar: tqdm) -> None:
-    ctx = multiprocessing.get_context("spawn")  # never fork a process that holds OpenVINO threads
-    with ctx.Manager() as manager, ProcessPoolExecutor(workers, ctx) as pool:
-        done = manager.Queue()
-        futures = [pool.submit(_image_chunk, str(out), todo[k::workers], seed, size, truncation, threads, done)
-                   for k in range(workers)]
-        finished = 0
-        while finished < len(todo):
-            try:
-                done.get(timeout=1.0)
-            except queue.Empty:
-                for f in futures:
-                    if f.done() and f.exception() is not None:
-                        raise f.exception()
-                continue
-            finished += 1
-            bar.update(1)
-        for f in futures:
-            f.result()
+def _image_chunk(chunk: _ImageChunk, progress: Callable[[int], None]) -> int:
+    """Worker-process body: one generator for the whole chunk."""
+    gen = FaceGenerator(threads=chunk.threads)
+    for i in chunk.indices:
+        _make_image(gen, chunk.out_dir, chunk.seed, i, chunk.size, chunk.truncation)
+        progress(1)
+    return len(chunk.indices)
 
 
 def _todo(out_dir: Path, count: int, name: Callable[[int], str]) -> list[int]:
@@ -209,7 +169,8 @@ def generate_images(out_dir: str | os.PathLike, count: int, seed: int, size: int
                 _make_image(gen, out, seed, i, size, truncation)
                 bar.update(1)
         else:
-            _run_pool(out, todo, seed, size, truncation, threads or 1, workers, bar)
+            chunks = [_ImageChunk(out, todo[k::workers], seed, size, truncation, threads or 1) for k in range(workers)]
+            run_jobs(_image_chunk, chunks, workers, bar)
     finally:
         bar.close()
     return GenerationSummary(out, len(todo), count - len(todo), time.perf_counter() - start)
@@ -237,8 +198,6 @@ def generate_videos(out_dir: str | os.PathLike, count: int, frames: int, seed: i
     todo = _todo(out, count, lambda i: video_name(seed, i, fmt))
     start = time.perf_counter()
     gen = generator if generator is not None or not todo else FaceGenerator(threads=threads)
-    from stngan.synthetic.directions import load_directions
-
     dirs = load_directions(gen) if todo and (settings or WalkSettings()).amplitudes else None
     with tqdm(total=count, initial=count - len(todo), desc="synthetic videos", unit="video",
               disable=not progress, dynamic_ncols=True, mininterval=1.0) as bar:

@@ -87,7 +87,8 @@ def latent_walk(generator: FaceGenerator, seed: SeedLike, frames: int, settings:
                 directions: Directions | None = None) -> np.ndarray:
     """A smooth w+ trajectory around one random identity: (frames, L, 512) float32.
 
-    ``directions``: semantic directions (default: :func:`load_directions`, the shipped file).
+    ``directions``: the semantic directions the walk moves along (required when ``settings.amplitudes``
+    is not empty; :func:`stngan.synthetic.directions.load_directions` gives the shipped ones).
     """
     s = settings or WalkSettings()
     rng = as_rng(seed)
@@ -102,11 +103,9 @@ def latent_walk(generator: FaceGenerator, seed: SeedLike, frames: int, settings:
     keys = w0[None, None, :] + strength[None, :, None] * offsets[:, None, :]  # (K, L, 512)
     if s.amplitudes:
         if directions is None:
-            from stngan.synthetic.directions import load_directions
-
-            directions = load_directions(generator)
-        dirs = directions
-        vecs = np.stack([dirs[name] for name, _ in s.amplitudes])         # (A, 512)
+            raise ValueError("a walk with semantic amplitudes needs directions "
+                             "(stngan.synthetic.directions.load_directions)")
+        vecs = np.stack([directions[name] for name, _ in s.amplitudes])         # (A, 512)
         amps = np.array([a for _, a in s.amplitudes], np.float32)
         coef = np.clip(rng.standard_normal((n_keys, len(amps))), -s.clip, s.clip).astype(np.float32) * amps
         keys[:, :s.middle_layers] += (coef @ vecs)[:, None, :]

@@ -1,9 +1,12 @@
-"""Decode video frames with PyAV as (H, W, 3) uint8 RGB, whatever the container gives.
+"""Decode the frames of a dataset video as (H, W, 3) uint8 RGB, upright, tolerating damaged packets.
 
-Frames come in presentation order and are numbered 0, 1, 2, ... regardless of timestamps, so
-variable-frame-rate files need no special care; a packet that cannot be decoded still takes its number. Odd sizes are handled by libswscale. Frames with alpha
-(GIF, PNG/ProRes 4444 video) are composited on black like still images (stngan.faces.image_io rules), and a
-display-matrix rotation (phone videos) is applied so faces are upright.
+Pixels come from :func:`stngan.media.video_reader.frame_to_rgb`, the conversion ``inpaint`` and
+``anonymize`` use (colour matrix and range as the stream declares, BT.709 from 720 lines up and BT.601 below
+when it does not; alpha composited on black), so a training crop and an inference crop of the same video
+have the same colours. A display-matrix rotation (phone videos) is applied so faces are upright.
+What differs from :class:`stngan.media.VideoReader`: frames are numbered 0, 1, 2, ... in presentation order
+regardless of timestamps, and a packet that cannot be decoded costs one number instead of ending the file
+(a dataset keeps the rest of a damaged video; an output never skips a frame).
 """
 from __future__ import annotations
 
@@ -13,22 +16,17 @@ from pathlib import Path
 import av
 import numpy as np
 
-from stngan.faces.image_io import to_rgb_uint8
+from stngan.media.info import to_display
+from stngan.media.video_reader import frame_to_rgb
 
 # What PyAV/FFmpeg raise for unreadable or damaged media; UnicodeDecodeError: undecodable metadata.
 DECODE_ERRORS = (av.FFmpegError, OSError, ValueError, IndexError, EOFError, UnicodeDecodeError)
 MAX_BAD_PACKETS = 25  # consecutive undecodable packets after which a file is given up
 
 
-def frame_to_rgb(frame: av.VideoFrame) -> np.ndarray:
-    """One decoded frame -> (H, W, 3) uint8 RGB, alpha composited on black, display rotation applied."""
-    fmt = frame.format
-    if fmt.has_palette or any(c.is_alpha for c in fmt.components):
-        img = to_rgb_uint8(frame.to_ndarray(format="rgba"))
-    else:
-        img = frame.to_ndarray(format="rgb24")
-    quarter_turns = round((frame.rotation or 0) / 90) % 4
-    return np.ascontiguousarray(np.rot90(img, quarter_turns)) if quarter_turns else img
+def upright_rgb(frame: av.VideoFrame) -> np.ndarray:
+    """One decoded frame -> (H, W, 3) uint8 RGB (the media conversion), turned as a player shows it."""
+    return np.ascontiguousarray(to_display(frame_to_rgb(frame), round(frame.rotation or 0)))
 
 
 def iter_frames(path: Path, max_frames: int = 0, errors: list[str] | None = None
@@ -57,7 +55,7 @@ def iter_frames(path: Path, max_frames: int = 0, errors: list[str] | None = None
             for frame in frames:
                 if max_frames and index >= max_frames:
                     return
-                yield index, frame_to_rgb(frame)
+                yield index, upright_rgb(frame)
                 index += 1
             if max_frames and index >= max_frames:
                 return

@@ -9,12 +9,9 @@
 """
 from __future__ import annotations
 
-import concurrent.futures as cf
-import multiprocessing as mp
 import shutil
 import time
 from pathlib import Path
-from typing import Any
 
 from tqdm import tqdm
 
@@ -24,34 +21,9 @@ from stngan.data.prepare.manifest import finished_shards, write_manifest
 from stngan.data.prepare.plan import ExtractOptions, Plan, check_shard, config_hash
 from stngan.data.prepare.shard_job import ShardJob, run_shard
 from stngan.data.store import StoreError
+from stngan.parallel import run_jobs
 
 _STORE_ENTRIES = (layout.MANIFEST, layout.SOURCES, layout.IDENTITIES)
-
-
-class _QueueTick:
-    """Picklable progress callback for worker processes: batches counts into a manager queue."""
-
-    def __init__(self, queue: Any, every_s: float = 0.2) -> None:
-        self.queue, self.every_s, self.pending, self.last = queue, every_s, 0, 0.0
-
-    def __call__(self, n: int) -> None:
-        self.pending += n
-        now = time.monotonic()
-        if now - self.last >= self.every_s:
-            self.queue.put(self.pending)
-            self.pending, self.last = 0, now
-
-    def flush(self) -> None:
-        if self.pending:
-            self.queue.put(self.pending)
-            self.pending = 0
-
-
-def _run_shard_in_worker(job: ShardJob, tick: _QueueTick) -> dict:
-    try:
-        return run_shard(job, tick)
-    finally:
-        tick.flush()
 
 
 def _check_destination(dst: Path, chash: str) -> None:
@@ -95,33 +67,6 @@ def _jobs(plan: Plan, dst: Path, extract: ExtractOptions, chash: str, shards: li
     return jobs
 
 
-def _run_inline(jobs: list[ShardJob], bar: tqdm) -> None:
-    for job in jobs:
-        run_shard(job, bar.update)
-
-
-def _run_pool(jobs: list[ShardJob], workers: int, bar: tqdm) -> None:
-    ctx = mp.get_context("spawn")
-    with ctx.Manager() as manager, cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        queue = manager.Queue()
-        pending = {pool.submit(_run_shard_in_worker, job, _QueueTick(queue)) for job in jobs}
-        try:
-            while pending:
-                done, pending = cf.wait(pending, timeout=0.2, return_when=cf.FIRST_COMPLETED)
-                _drain(queue, bar)
-                for f in done:
-                    f.result()  # re-raise a worker's error here
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-        _drain(queue, bar)
-
-
-def _drain(queue: Any, bar: tqdm) -> None:
-    while not queue.empty():
-        bar.update(queue.get())
-
-
 def _progress_total(jobs: list[ShardJob]) -> int | None:
     """Frames to come, or None when a video without a frame limit makes it unknown."""
     units = [u for job in jobs for u in job.units]
@@ -159,10 +104,7 @@ def run_plan(plan: Plan, dst: str | Path, extract: ExtractOptions, *, workers: i
     start = time.perf_counter()
     with tqdm(total=_progress_total(jobs), unit="frame", disable=not progress, desc=f"prepare {plan.kind}",
               dynamic_ncols=True) as bar:
-        if workers == 1 or len(jobs) <= 1:
-            _run_inline(jobs, bar)
-        else:
-            _run_pool(jobs, min(workers, len(jobs)), bar)
+        run_jobs(run_shard, jobs, workers, bar)
     seconds = time.perf_counter() - start
     manifest = write_manifest(dst, plan, config, chash)
     finished = finished_shards(dst)
