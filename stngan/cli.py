@@ -7,23 +7,23 @@ from pathlib import Path
 import click
 
 from stngan import __version__
+from stngan.errors import UserError
 
 def _user_errors():
-    """Exceptions that mean bad input, not a bug: shown as one line."""
-    from stngan.config import ConfigError
-    from stngan.weights import MissingWeightsError
+    """Exceptions that mean bad input, not a bug: shown as one line (any other keeps its traceback)."""
+    from stngan.faces.image_io import UnsupportedImageError  # not yet a UserError; imported only on an error
 
-    # CheckpointError, SidecarError, UnsupportedImageError and MediaError are ValueErrors
-    return (ConfigError, MissingWeightsError, FileNotFoundError, ValueError)
+    return (UserError, UnsupportedImageError, FileNotFoundError)
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="stngan")
 def cli() -> None:
-    """Inpaint privacy-masked faces in images and videos (STN-GAN); pixels outside the masks stay bit-exact."""
+    """Inpaint privacy-masked faces in images and videos (STN-GAN); outside the masks, image outputs (PNG) and
+    --lossless videos keep every pixel bit-exact (lossy video re-encodes the whole frame)."""
 
 @cli.command()
 def doctor() -> None:
-    """Report versions, GPU visibility and which weight files are found or missing."""
+    """Report versions, GPU visibility and every weight file stngan can use, found or missing."""
     from stngan.doctor import lines
 
     for line in lines():
@@ -31,7 +31,7 @@ def doctor() -> None:
 
 @cli.group()
 def weights() -> None:
-    """List or fetch the external weight files (VGG16, Inception, dlib)."""
+    """List or fetch the external weight files (VGG16, Inception, LPIPS, dlib, MTCNN, BlazeFace)."""
 
 @weights.command("list")
 def weights_list() -> None:

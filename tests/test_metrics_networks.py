@@ -15,16 +15,6 @@ from stngan.weights import MissingWeightsError
 INCEPTION_FILE = "pt_inception-2015-12-05-6726825d.pth"
 
 
-@pytest.fixture
-def weights_dir(tmp_path, monkeypatch):
-    """An empty $STNGAN_WEIGHTS and torch hub cache, so nothing outside the test is found."""
-    d = tmp_path / "weights"
-    d.mkdir()
-    monkeypatch.setenv("STNGAN_WEIGHTS", str(d))
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    return d
-
-
 def _randomised(module: torch.nn.Module, seed: int) -> torch.nn.Module:
     """Explicitly random weights (and BN statistics) for a loading test."""
     g = torch.Generator().manual_seed(seed)

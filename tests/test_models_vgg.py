@@ -6,13 +6,6 @@ from stngan.models.vgg import VGG16Features
 from stngan.weights import MissingWeightsError
 
 
-@pytest.fixture
-def weight_dirs(tmp_path, monkeypatch):
-    monkeypatch.setenv("STNGAN_WEIGHTS", str(tmp_path / "w"))
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    return tmp_path / "w"
-
-
 def test_pool_shapes_frozen_eval_and_input_gradient():
     vgg = VGG16Features("random", seed=0)
     x = (torch.rand(2, 3, 128, 128) * 2 - 1).requires_grad_(True)
@@ -39,19 +32,18 @@ def test_random_needs_explicit_seed():
         VGG16Features("random")
 
 
-def test_imagenet_missing_file_raises_with_file_name(weight_dirs):
+def test_imagenet_missing_file_raises_with_file_name(weights_dir):
     with pytest.raises(MissingWeightsError, match="vgg16-397923af.pth"):
         VGG16Features("imagenet")
 
 
-def test_imagenet_loads_torchvision_file(weight_dirs):
+def test_imagenet_loads_torchvision_file(weights_dir):
     torch.manual_seed(7)
     # torchvision's key layout; only the convs up to pool3 matter, the rest (classifier, ...) is ignored
     state = {f"features.{k}": v for k, v in make_layers(cfgs["D"][:10]).state_dict().items()}
     state["features.17.weight"] = torch.zeros(512, 256, 3, 3)
     state["classifier.0.bias"] = torch.zeros(4096)
-    weight_dirs.mkdir()
-    torch.save(state, weight_dirs / "vgg16-397923af.pth")
+    torch.save(state, weights_dir / "vgg16-397923af.pth")
     vgg = VGG16Features("imagenet")
     loaded = {f"features.{i}.{name}": p for i, layer in enumerate(layer for s in vgg.slices for layer in s)
               for name, p in layer.named_parameters()}

@@ -10,12 +10,13 @@ import click
 
 from stngan.data.prepare.plan import parse_shard
 from stngan.data.prepare.report import Report
+from stngan.errors import InputError, UserError
 
 
 def _shard(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, int]:
     try:
         return parse_shard(value)
-    except ValueError as e:
+    except InputError as e:
         raise click.BadParameter(str(e)) from None
 
 
@@ -50,7 +51,7 @@ def _report(run: Callable[..., dict]) -> Callable[..., None]:
         kwargs["dst"] = kwargs.pop("out")
         try:
             result = run(**kwargs)
-        except (FileNotFoundError, ValueError) as e:
+        except (UserError, FileNotFoundError) as e:
             raise click.ClickException(str(e)) from None
         report = Report.from_dict(result["report"])
         r = result["run"]
@@ -192,5 +193,5 @@ def synthetic(out: str, count: int, videos: int, frames: int, seed: int, source_
             generate_videos(src / "videos", videos, frames, seed, 256)
             result = prepare_videos(src / "videos", Path(out) / "videos", workers=workers, progress=progress)
             click.echo(f"videos store: {result['store']} {json.dumps(result['counts'])}")
-    except (FileNotFoundError, ValueError) as e:
+    except (UserError, FileNotFoundError) as e:
         raise click.ClickException(str(e)) from None

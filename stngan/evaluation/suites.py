@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from stngan.errors import InputError
 from stngan.evaluation.batch import to_uint8_images
 from stngan.evaluation.methods import Method
 from stngan.evaluation.models import MetricModels
@@ -39,7 +40,7 @@ def evaluate(sets: list[EvalSet], methods: list[Method], models: MetricModels, c
     """Run the reference pass and every method on every set (resumable), then summarise."""
     labels = [m.label for m in methods]
     if len(set(labels)) != len(labels):
-        raise ValueError(f"two methods share a label ({labels}); name them with LABEL=SPEC")
+        raise InputError(f"two methods share a label ({labels}); name them with LABEL=SPEC")
     results = []
     for s in sets:
         ref = run_method(s, None, models, cache, batch_size, progress)
@@ -102,7 +103,7 @@ def control_study(r: SetResults, method: Method, models: MetricModels, n: int = 
     s = r.evalset
     n = min(n, len(s))
     if n < 2:
-        raise ValueError(f"landmark switching needs at least 2 faces, {s.name} has {len(s)}")
+        raise InputError(f"landmark switching needs at least 2 faces, {s.name} has {len(s)}")
     batch = s.batch(range(n))
     inp, size = batch.inputs, batch.x.shape[-1]
     box = crop_face_box(size, s.pad)

@@ -17,6 +17,7 @@ import torch
 
 from stngan.data.sample import frame_sample
 from stngan.data.store import FaceStore, StoreError
+from stngan.errors import InputError
 from stngan.evaluation.batch import EvalBatch, MethodInput
 
 
@@ -26,7 +27,7 @@ class EvalSet:
     def __init__(self, store: str | Path, name: str | None = None, split: str = "test", every: int = 1,
                  limit: int | None = None, mask_jitter: float = 3.0, seed: int = 0) -> None:
         if mask_jitter < 0 or every < 1 or (limit is not None and limit < 1):
-            raise ValueError(f"need mask_jitter >= 0, every >= 1, limit >= 1; got {mask_jitter}, {every}, {limit}")
+            raise InputError(f"need mask_jitter >= 0, every >= 1, limit >= 1; got {mask_jitter}, {every}, {limit}")
         self.store = FaceStore(store)
         self.path = Path(store)
         self.name = name or self.path.name

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from stngan.errors import InputError
 from stngan.faces.image_io import load_image, save_png_atomic
 from stngan.inference.control import LandmarkControl
 from stngan.inference.continuity import complete_tracks
@@ -37,7 +38,7 @@ class VideoOptions:
 
 def _image_output(path: Path) -> Path:
     if path.suffix.lower() != ".png":
-        raise ValueError(f"{path}: image outputs are written as PNG (lossless); name the output *.png")
+        raise InputError(f"{path}: image outputs are written as PNG (lossless); name the output *.png")
     return path
 
 
@@ -287,7 +288,7 @@ def media_kind(path: Path) -> str:
         return "video"
     if suffix in image_suffixes():
         return "image"
-    raise ValueError(f"{path}: unsupported file type {suffix!r} (videos: {', '.join(sorted(VIDEO_SUFFIXES))}; "
+    raise InputError(f"{path}: unsupported file type {suffix!r} (videos: {', '.join(sorted(VIDEO_SUFFIXES))}; "
                      f"images: any format Pillow reads)")
 
 
@@ -300,13 +301,13 @@ def check_output(src: Path, dst: Path, overwrite: bool) -> None:
     """Refuse (one line) an output that would replace the input or its sidecar, or an existing output."""
     s, d = src.resolve(), dst.resolve()
     if d == s or d == sidecar_path_for(s) or sidecar_path_for(d) == s:
-        raise ValueError(f"{dst}: the output would replace the input {src}; choose another output path")
+        raise InputError(f"{dst}: the output would replace the input {src}; choose another output path")
     if src.is_dir() and (d == s or s in d.parents):
-        raise ValueError(f"{dst}: the output folder is inside the input folder {src}; choose one outside it")
+        raise InputError(f"{dst}: the output folder is inside the input folder {src}; choose one outside it")
     if src.is_dir() and (s == d or d in s.parents):
-        raise ValueError(f"{dst}: the input folder {src} is inside the output folder; choose another output folder")
+        raise InputError(f"{dst}: the input folder {src} is inside the output folder; choose another output folder")
     if not src.is_dir() and not overwrite and (dst.exists() or sidecar_path_for(dst).exists()):
-        raise ValueError(f"{dst} already exists; pass --overwrite to replace it")
+        raise InputError(f"{dst} already exists; pass --overwrite to replace it")
 
 
 def run_on_path(src: Path, dst: Path, on_image: Callable[[Path, Path], dict],

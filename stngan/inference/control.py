@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from stngan.errors import InputError
+
 
 @dataclass
 class LandmarkControl:
@@ -44,7 +46,7 @@ def landmark_control(landmarks_from: Path | None, perturb: float, seed: int, siz
 
         faces = FaceAnalyzer().analyze(load_image(landmarks_from))
         if not faces:
-            raise ValueError(f"--landmarks-from {landmarks_from}: no face found")
+            raise InputError(f"--landmarks-from {landmarks_from}: no face found")
         ct = CropTransform.from_box(faces[0].box, size=size)
         replacement = ct.to_crop(faces[0].landmarks)
     return LandmarkControl(replacement, size, perturb, seed)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from stngan.errors import InputError
 from stngan.faces.analyzer import FaceAnalyzer
 from stngan.faces.box import Box
 from stngan.faces.crop import CropTransform
@@ -49,9 +50,9 @@ class AnonymizeOptions:
                           ("workers", 0)):
             value = getattr(self, name)
             if int(value) != value or value < low:
-                raise ValueError(f"{name.replace('_', '-')} must be an integer >= {low}, got {value!r}")
+                raise InputError(f"{name.replace('_', '-')} must be an integer >= {low}, got {value!r}")
         if self.max_gap < self.detect_every - 1:
-            raise ValueError(f"max-gap ({self.max_gap}) must be at least detect-every - 1 ({self.detect_every - 1}), "
+            raise InputError(f"max-gap ({self.max_gap}) must be at least detect-every - 1 ({self.detect_every - 1}), "
                              f"or tracks break between detections")
 
     @property

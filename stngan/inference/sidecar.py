@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from stngan.errors import UserError
 from stngan.faces.box import Box
 from stngan.faces.masks import MaskGeometry
 
@@ -33,7 +34,7 @@ FACE_ORIGINS = ("detected", "interpolated", "held")
 SUFFIX = ".stngan.json"
 
 
-class SidecarError(ValueError):
+class SidecarError(UserError, ValueError):
     """Missing, unreadable or mismatching sidecar."""
 
 

@@ -7,8 +7,10 @@ from contextlib import contextmanager
 
 import av
 
+from stngan.errors import UserError
 
-class MediaError(ValueError):
+
+class MediaError(UserError, ValueError):
     """A video that cannot be read or written; ``str(error)`` is one line that starts with the file path."""
 
     def __init__(self, path: str | os.PathLike, reason: str) -> None:

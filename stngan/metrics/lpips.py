@@ -9,17 +9,15 @@ weighted by the linear layers, spatial means summed over layers.
 """
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import torch
 import torchvision
 from torch import nn
 
+from stngan import weights
 from stngan.metrics.netload import load_exact, read_state_dict
 
-BACKBONE_FILES = ("alexnet-owt-7be5be79.pth",)
-LINEAR_FILES = ("lpips_alex_v0.1.pth", "alex.pth")
 _SLICES = ((0, 2), (2, 5), (5, 8), (8, 10), (10, 12))  # AlexNet.features up to relu1 .. relu5
 _CHANNELS = (64, 192, 384, 256, 256)
 _SHIFT = (-0.030, -0.088, -0.188)
@@ -54,36 +52,15 @@ class LPIPS(nn.Module):
         return total
 
 
-def _search_dirs() -> list[Path]:
-    from stngan.weights import project_weights_dir, torch_hub_checkpoints_dir
-
-    dirs = [project_weights_dir(), torch_hub_checkpoints_dir()]
-    spec = importlib.util.find_spec("lpips")
-    if spec is not None and spec.submodule_search_locations:
-        dirs.append(Path(list(spec.submodule_search_locations)[0]) / "weights" / "v0.1")
-    return dirs
-
-
-def _first(names: tuple[str, ...]) -> Path | None:
-    return next((d / n for d in _search_dirs() for n in names if (d / n).is_file()), None)
-
-
 def find_lpips_files() -> tuple[Path, Path] | None:
-    """(backbone, linear layers) paths when both are present locally, else None."""
-    backbone, linear = _first(BACKBONE_FILES), _first(LINEAR_FILES)
+    """(backbone, linear layers) paths when both are present locally (stngan.weights' lookup), else None."""
+    backbone, linear = weights.find("lpips_alexnet"), weights.find("lpips_linear")
     return (backbone, linear) if backbone and linear else None
 
 
 def require_lpips_files() -> tuple[Path, Path]:
     """Like :func:`find_lpips_files` but MissingWeightsError (one line: what, where looked) when absent."""
-    from stngan.weights import MissingWeightsError
-
-    found = find_lpips_files()
-    if found is None:
-        looked = ", ".join(str(d) for d in _search_dirs())
-        raise MissingWeightsError(f"LPIPS needs {BACKBONE_FILES[0]} (torchvision AlexNet) and {LINEAR_FILES[1]} "
-                                  f"(lpips package, weights/v0.1) locally; looked in: {looked}")
-    return found
+    return weights.require("lpips_alexnet"), weights.require("lpips_linear")
 
 
 def load_lpips(backbone: str | Path, linear: str | Path, device: str | torch.device = "cpu") -> LPIPS:

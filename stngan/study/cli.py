@@ -8,16 +8,17 @@ from typing import Any
 
 import click
 
-from stngan.study.errors import StudyError
+from stngan.errors import UserError
 
 
 def _one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Bad input (StudyError, MediaError, missing files) becomes one ``Error: ...`` line, exit status 1."""
+    """Bad input (StudyError, MediaError: UserErrors; missing or unreadable files) becomes one ``Error: ...`` line,
+    exit status 1; any other exception is a bug and keeps its traceback."""
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except (StudyError, ValueError, OSError) as error:
+        except (UserError, OSError) as error:
             raise click.ClickException(" ".join(str(error).split())) from None
     return wrapper
 

@@ -1,8 +1,10 @@
 """The one exception type of :mod:`stngan.study`: bad input or a study directory that cannot be used."""
 from __future__ import annotations
 
+from stngan.errors import UserError
 
-class StudyError(ValueError):
+
+class StudyError(UserError, ValueError):
     """A one-line, user-facing reason (bad spec, mismatched clips, unreadable manifest or database)."""
 
     def __init__(self, message: str) -> None:

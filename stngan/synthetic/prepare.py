@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
+from stngan.errors import InputError
 from stngan.faces.image_io import save_png_atomic
 from stngan.media.video_reader import frame_to_rgb
 from stngan.parallel import run_jobs
@@ -54,11 +55,11 @@ class GenerationSummary:
 
 def _check_args(count: int, seed: int, workers: int = 1) -> None:
     if int(count) != count or count < 0:
-        raise ValueError(f"count must be a non-negative integer, got {count!r}")
+        raise InputError(f"count must be a non-negative integer, got {count!r}")
     if isinstance(seed, bool) or int(seed) != seed or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        raise InputError(f"seed must be a non-negative integer, got {seed!r}")
     if int(workers) != workers or workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
+        raise InputError(f"workers must be a positive integer, got {workers!r}")
 
 
 def write_video_atomic(path: Path, frames: np.ndarray, fps: int = 25, fmt: str = "mkv") -> None:
@@ -82,7 +83,7 @@ def write_video_atomic(path: Path, frames: np.ndarray, fps: int = 25, fmt: str =
                 shutil.rmtree(tmp_dir)
         return
     if fmt != "mkv":
-        raise ValueError(f"unknown video format {fmt!r}; use one of {VIDEO_FORMATS}")
+        raise InputError(f"unknown video format {fmt!r}; use one of {VIDEO_FORMATS}")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
@@ -190,9 +191,9 @@ def generate_videos(out_dir: str | os.PathLike, count: int, frames: int, seed: i
     _check_args(count, seed)
     size = check_size(size)
     if fmt not in VIDEO_FORMATS:
-        raise ValueError(f"unknown video format {fmt!r}; use one of {VIDEO_FORMATS}")
+        raise InputError(f"unknown video format {fmt!r}; use one of {VIDEO_FORMATS}")
     if int(frames) != frames or frames < 1:
-        raise ValueError(f"frames must be a positive integer, got {frames!r}")
+        raise InputError(f"frames must be a positive integer, got {frames!r}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     todo = _todo(out, count, lambda i: video_name(seed, i, fmt))

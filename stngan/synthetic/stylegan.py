@@ -39,6 +39,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from stngan.errors import UserError
+
 STYLE_DIM = 512
 NATIVE_SIZE = 1024
 W_AVG_SEED = 20210721  # fixed, so the truncation centre (and therefore every image) is reproducible
@@ -47,7 +49,7 @@ INSTALL_HINT = 'pip install "openvino>=2024,<2027" && pip install --no-deps rand
 SeedLike = int | Sequence[int] | np.random.Generator
 
 
-class GeneratorUnavailableError(FileNotFoundError):
+class GeneratorUnavailableError(UserError, FileNotFoundError):
     """openvino or the random-face model files are missing; the one-line message gives the pip commands.
 
     A FileNotFoundError (like a missing weight file), so command-line front ends show it as one line.

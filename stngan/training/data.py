@@ -20,6 +20,7 @@ from stngan.config import ExperimentConfig
 from stngan.data.datasets import FrameDataset, WindowDataset
 from stngan.data.prepare.folder import prepare_folder
 from stngan.data.store import FaceStore, StoreError
+from stngan.errors import InputError
 from stngan.training.distributed import DistInfo
 
 
@@ -44,7 +45,7 @@ class StepBatchSampler(Sampler[list[int]]):
 
     def __init__(self, n: int, global_batch: int, seed: int, start_step: int, dist_info: DistInfo) -> None:
         if global_batch % dist_info.world:
-            raise ValueError(f"train.batch_size {global_batch} must be divisible by the {dist_info.world} processes")
+            raise InputError(f"train.batch_size {global_batch} must be divisible by the {dist_info.world} processes")
         self.n, self.global_batch, self.seed, self.start_step = n, global_batch, seed, start_step
         self.local = global_batch // dist_info.world
         self.offset = dist_info.rank * self.local
@@ -123,7 +124,7 @@ def batch_stream(cfg: ExperimentConfig, dataset: Dataset, start_step: int, dist_
                  pin_memory: bool) -> Iterator[dict]:
     wrapped = EpochIndexed(dataset)
     if len(wrapped) == 0:
-        raise ValueError(f"no training items in split {cfg.data.split!r} of {cfg.data.source}")
+        raise InputError(f"no training items in split {cfg.data.split!r} of {cfg.data.source}")
     sampler = StepBatchSampler(len(wrapped), cfg.train.batch_size, cfg.train.seed, start_step, dist_info)
     loader = DataLoader(wrapped, batch_sampler=sampler, num_workers=cfg.data.workers, pin_memory=pin_memory,
                         persistent_workers=cfg.data.workers > 0)

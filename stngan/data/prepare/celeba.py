@@ -24,6 +24,7 @@ from stngan.data.prepare.engine import run_plan
 from stngan.data.prepare.listing import find_file, require_dir
 from stngan.data.prepare.plan import ExtractOptions, Plan, Unit
 from stngan.data.prepare.textfiles import AnnotationError, read_counted_table, read_name_value
+from stngan.errors import InputError
 
 Variant = Literal["align", "wild"]
 SplitProtocol = Literal["paper", "official"]
@@ -59,7 +60,7 @@ def _splits(src: Path, protocol: SplitProtocol, identities: dict[str, int], test
             raise AnnotationError(f"{path}: partition values must be 0, 1 or 2, got {bad!r}")
         return {name: _OFFICIAL[v] for name, v in part.items()}
     if protocol != "paper":
-        raise ValueError(f"unknown CelebA split protocol {protocol!r}; use paper or official")
+        raise InputError(f"unknown CelebA split protocol {protocol!r}; use paper or official")
     test_ids = set(sorted(set(identities.values()))[:test_identities])
     return {name: "test" if i in test_ids else "train" for name, i in identities.items()}
 
@@ -98,7 +99,7 @@ def plan_celeba(src: str | Path, *, variant: Variant = "align", split_protocol: 
     """The units of a CelebA preparation: one per image listed by the split protocol's list file."""
     src = require_dir(Path(src), "CelebA folder")
     if variant not in _IMAGE_DIRS:
-        raise ValueError(f"unknown CelebA variant {variant!r}; use align (178x218) or wild")
+        raise InputError(f"unknown CelebA variant {variant!r}; use align (178x218) or wild")
     images = image_dir(src, variant)
     identities = _identities(src, required=split_protocol == "paper")
     splits = _splits(src, split_protocol, identities, test_identities)

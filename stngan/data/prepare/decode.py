@@ -16,6 +16,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from stngan.errors import InputError
 from stngan.media.info import to_display
 from stngan.media.video_reader import frame_to_rgb
 
@@ -40,7 +41,7 @@ def iter_frames(path: Path, max_frames: int = 0, errors: list[str] | None = None
     """
     with av.open(str(path), mode="r") as container:
         if not container.streams.video:
-            raise ValueError("no video stream")
+            raise InputError("no video stream")
         stream = container.streams.video[0]  # default slice threading: frame threading would reorder errors
         index, bad_in_a_row = 0, 0
         for packet in container.demux(stream):

@@ -21,6 +21,7 @@ from stngan.data.prepare.manifest import finished_shards, write_manifest
 from stngan.data.prepare.plan import ExtractOptions, Plan, check_shard, config_hash
 from stngan.data.prepare.shard_job import ShardJob, run_shard
 from stngan.data.store import StoreError
+from stngan.errors import InputError
 from stngan.parallel import run_jobs
 
 _STORE_ENTRIES = (layout.MANIFEST, layout.SOURCES, layout.IDENTITIES)
@@ -85,7 +86,7 @@ def run_plan(plan: Plan, dst: str | Path, extract: ExtractOptions, *, workers: i
     """
     check_shard(shard)
     if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
+        raise InputError(f"workers must be >= 1, got {workers}")
     dst = Path(dst)
     if dst.exists() and not dst.is_dir():
         raise StoreError(f"output {dst} is a file; give a directory for the store")

@@ -13,6 +13,7 @@ from stngan.data.prepare.engine import run_plan
 from stngan.data.prepare.listing import VIDEO_EXTENSIONS, list_files, numeric_id, require_dir
 from stngan.data.prepare.plan import ExtractOptions, Plan, Unit
 from stngan.data.prepare.textfiles import AnnotationError, read_pair_split
+from stngan.errors import InputError
 
 COMPRESSIONS = ("raw", "c0", "c23", "c40")
 SPLIT_FILES = {"train": "train.json", "val": "val.json", "test": "test.json"}
@@ -20,7 +21,7 @@ SPLIT_FILES = {"train": "train.json", "val": "val.json", "test": "test.json"}
 
 def videos_dir(src: Path, compression: str) -> Path:
     if compression not in COMPRESSIONS:
-        raise ValueError(f"unknown compression {compression!r}; use one of {', '.join(COMPRESSIONS)}")
+        raise InputError(f"unknown compression {compression!r}; use one of {', '.join(COMPRESSIONS)}")
     d = src / "original_sequences" / "youtube" / compression / "videos"
     if not d.is_dir():
         have = [c for c in COMPRESSIONS if (d.parent.parent / c / "videos").is_dir()]
@@ -47,7 +48,7 @@ def plan_faceforensics(src: str | Path, *, compression: str = "c23", frames: int
     """One unit per original video in a split; identity and video id are its number."""
     src = require_dir(Path(src), "FaceForensics++ folder")
     if frames < 0:
-        raise ValueError(f"frames must be >= 0 (0: all), got {frames}")
+        raise InputError(f"frames must be >= 0 (0: all), got {frames}")
     vdir = videos_dir(src, compression)
     splits = read_splits(Path(splits_dir) if splits_dir is not None else src / "splits")
     prefix = vdir.relative_to(src).as_posix()

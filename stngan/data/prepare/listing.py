@@ -6,6 +6,7 @@ import zlib
 from pathlib import Path
 
 from stngan.data import layout
+from stngan.errors import InputError
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm"})
 VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv",
@@ -45,7 +46,7 @@ def hashed_split(key: str, test_fraction: float, default: str = "train") -> int:
     """Split code for ``key``: 'test' for a stable pseudo-random ``test_fraction`` of keys (CRC32 of the
     key, so the same key lands in the same split on every machine and every run), else ``default``."""
     if not 0.0 <= test_fraction <= 1.0:
-        raise ValueError(f"test fraction must be in [0, 1], got {test_fraction}")
+        raise InputError(f"test fraction must be in [0, 1], got {test_fraction}")
     if test_fraction > 0 and zlib.crc32(key.encode()) / 2**32 < test_fraction:
         return layout.split_code("test")
     return layout.split_code(default)

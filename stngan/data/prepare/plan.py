@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from stngan.data import layout
+from stngan.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -27,13 +28,13 @@ class ExtractOptions:
 
     def __post_init__(self) -> None:
         if self.detector not in ("hog", "cnn"):
-            raise ValueError(f"unknown detector {self.detector!r}; use hog or cnn")
+            raise InputError(f"unknown detector {self.detector!r}; use hog or cnn")
         if int(self.upsample) != self.upsample or not 0 <= self.upsample <= 4:
-            raise ValueError(f"upsample must be an integer in 0..4, got {self.upsample!r}")
+            raise InputError(f"upsample must be an integer in 0..4, got {self.upsample!r}")
         if not 0.0 <= self.pad <= 2.0:
-            raise ValueError(f"pad must be in [0, 2], got {self.pad}")
+            raise InputError(f"pad must be in [0, 2], got {self.pad}")
         if self.size != layout.CROP_SIZE:
-            raise ValueError(f"the store holds {layout.CROP_SIZE}-px crops, got size {self.size}")
+            raise InputError(f"the store holds {layout.CROP_SIZE}-px crops, got size {self.size}")
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class Plan:
 
     def __post_init__(self) -> None:
         if self.units_per_shard < 1:
-            raise ValueError(f"units_per_shard must be >= 1, got {self.units_per_shard}")
+            raise InputError(f"units_per_shard must be >= 1, got {self.units_per_shard}")
 
     @property
     def n_shards(self) -> int:
@@ -90,7 +91,7 @@ def parse_shard(text: str) -> tuple[int, int]:
     try:
         i, n = (int(v) for v in text.split("/"))
     except ValueError:
-        raise ValueError(f"--shard must look like i/n (e.g. 0/4), got {text!r}") from None
+        raise InputError(f"--shard must look like i/n (e.g. 0/4), got {text!r}") from None
     check_shard((i, n))
     return i, n
 
@@ -98,4 +99,4 @@ def parse_shard(text: str) -> tuple[int, int]:
 def check_shard(shard: tuple[int, int]) -> None:
     i, n = shard
     if not (n >= 1 and 0 <= i < n):
-        raise ValueError(f"shard must satisfy 0 <= i < n, got {i}/{n}")
+        raise InputError(f"shard must satisfy 0 <= i < n, got {i}/{n}")

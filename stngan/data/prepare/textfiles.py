@@ -9,8 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from stngan.errors import UserError
 
-class AnnotationError(ValueError):
+
+class AnnotationError(UserError, ValueError):
     """A dataset annotation file that does not have the documented format."""
 
 

@@ -12,6 +12,7 @@ from stngan.data import layout
 from stngan.data.prepare.engine import run_plan
 from stngan.data.prepare.listing import VIDEO_EXTENSIONS, hashed_split, list_files, require_dir
 from stngan.data.prepare.plan import ExtractOptions, Plan, Unit
+from stngan.errors import InputError
 
 
 def plan_videos(src: str | Path, *, max_frames: int = 0, split: str = "train", test_fraction: float = 0.0,
@@ -19,7 +20,7 @@ def plan_videos(src: str | Path, *, max_frames: int = 0, split: str = "train", t
     src = require_dir(Path(src), "video folder")
     layout.split_code(split)
     if max_frames < 0:
-        raise ValueError(f"max_frames must be >= 0 (0: all), got {max_frames}")
+        raise InputError(f"max_frames must be >= 0 (0: all), got {max_frames}")
     files = list_files(src, VIDEO_EXTENSIONS)
     if not files:
         raise FileNotFoundError(f"no videos ({', '.join(sorted(VIDEO_EXTENSIONS))}) under {src}")

@@ -19,6 +19,7 @@ from stngan.data.prepare.engine import run_plan
 from stngan.data.prepare.listing import numeric_id, require_dir
 from stngan.data.prepare.plan import ExtractOptions, Plan, Unit
 from stngan.data.prepare.textfiles import AnnotationError, read_lines
+from stngan.errors import InputError
 
 SplitProtocol = Literal["official", "file"]
 # 300-VW test categories 1 (well lit), 2 (mild unconstrained) and 3 (challenging); the rest is training.
@@ -46,12 +47,12 @@ def plan_300vw(src: str | Path, *, split_protocol: SplitProtocol = "official", s
     src = require_dir(Path(src), "300-VW folder")
     if split_protocol == "file":
         if split_file is None:
-            raise ValueError("--split-protocol file needs --split-file")
+            raise InputError("--split-protocol file needs --split-file")
         splits = read_split_file(Path(split_file))
     elif split_protocol == "official":
         splits = None
     else:
-        raise ValueError(f"unknown 300-VW split protocol {split_protocol!r}; use official or file")
+        raise InputError(f"unknown 300-VW split protocol {split_protocol!r}; use official or file")
     names = sorted(d.name for d in src.iterdir() if (d / "vid.avi").is_file())
     if not names:
         raise FileNotFoundError(f"no NNN/vid.avi found under {src}")
