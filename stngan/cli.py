@@ -106,6 +106,13 @@ def _video_options(f):
     return f
 
 
+def _batch_options(f):
+    """--jobs/--threads/--shard/--job-file/--ray/--retries: a folder or manifest as a resumable batch (docs/BATCH.md)."""
+    from stngan.batch.cli import batch_options
+
+    return batch_options(f)
+
+
 def _overwrite_option(f):
     return click.option("--overwrite", is_flag=True, help="Replace an existing output (never the input).")(f)
 
@@ -152,6 +159,7 @@ def _rgb(value: str) -> tuple[int, int, int]:
               help="With --inpaint: blend each fill into the skin around it (poisson) or paste it as painted (none).")
 @_overwrite_option
 @_video_options
+@_batch_options
 def anonymize(input_path, output, detector, min_face, upsample, max_res, detect_every, hold, max_gap, workers, fill, review,
               then_inpaint, masked_output, model, device, batch_frames, blend, overwrite, lossless, crf, quiet) -> None:
     """Mask eyes, nose and mouth of every face (paper's circles); writes OUTPUT and OUTPUT.stngan.json."""
@@ -160,6 +168,12 @@ def anonymize(input_path, output, detector, min_face, upsample, max_res, detect_
 
     options = AnonymizeOptions(detector, upsample, _rgb(fill), min_face, max_res, detect_every, hold, max_gap, workers)
     video = app.VideoOptions("lossless" if lossless else "lossy", crf)
+    from stngan.batch import cli as batch_cli  # a folder or manifest as a resumable batch (docs/BATCH.md)
+
+    if batch_cli.request().wanted(input_path):
+        work = batch_cli.anonymize_work(options, video, review, then_inpaint, masked_output, model, device, batch_frames,
+                                        blend)
+        return batch_cli.run(work, input_path, output, overwrite, quiet)
     folder = input_path.is_dir()
     then = _inpaint_after(input_path, then_inpaint, masked_output, model, device, batch_frames, blend, overwrite,
                           folder)
@@ -224,6 +238,7 @@ def _summary(verb: str, output: Path, stats: dict) -> None:
                    "or paste it as the model painted it (none).")
 @_overwrite_option
 @_video_options
+@_batch_options
 def inpaint(input_path, output, model, sidecar, device, amp, landmarks_from, perturb, seed, batch_frames, blend,
             overwrite, lossless, crf, quiet) -> None:
     """Inpaint the masked faces of an anonymized image, folder or video; outside the masks nothing changes."""
@@ -234,6 +249,12 @@ def inpaint(input_path, output, model, sidecar, device, amp, landmarks_from, per
     inpainter = Inpainter(model, device=device, amp=amp, blend=blend)
     control = landmark_control(landmarks_from, perturb, seed, inpainter.crop_size)
     video = app.VideoOptions("lossless" if lossless else "lossy", crf)
+    from stngan.batch import cli as batch_cli  # a folder or manifest as a resumable batch (docs/BATCH.md)
+
+    if batch_cli.request().wanted(input_path):
+        work = batch_cli.inpaint_work(model, device, amp, blend, video, batch_frames, landmarks_from, perturb, seed,
+                                      sidecar)
+        return batch_cli.run(work, input_path, output, overwrite, quiet)
     single = app.media_kind(input_path) != "folder"
     side = sidecar if single else None
     stats = app.run_on_path(input_path, output, lambda s, d: app.inpaint_image(s, d, inpainter, side, control),
