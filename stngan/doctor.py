@@ -4,7 +4,9 @@ from __future__ import annotations
 import platform
 from importlib import metadata
 
-from stngan import weights
+import torch
+
+from stngan import __version__, weights
 
 PACKAGES = ("torch", "torchvision", "numpy", "dlib-bin", "face-recognition-models", "av",
             "opencv-python-headless", "safetensors", "PyYAML", "click", "tensorboard")
@@ -18,10 +20,6 @@ def _version(dist: str) -> str:
 
 
 def lines() -> list[str]:
-    import torch
-
-    from stngan import __version__
-
     out = [f"stngan {__version__} on Python {platform.python_version()} ({platform.machine()})"]
     out += [f"  {name:<24} {_version(name)}" for name in PACKAGES]
     if torch.cuda.is_available():

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import functools
 import json
+from pathlib import Path
 from collections.abc import Callable
 from typing import Any
 
@@ -87,7 +88,7 @@ def prepare() -> None:
 @_report
 def celeba(**kwargs: Any) -> dict:
     """CelebA: SRC holds img_align_celeba/ (or img_celeba/) and the list files."""
-    from stngan.data.prepare.celeba import prepare_celeba
+    from stngan.data.prepare.celeba import prepare_celeba  # lazy: fast `stngan --help`
 
     return prepare_celeba(**kwargs)
 
@@ -105,7 +106,7 @@ def celeba(**kwargs: Any) -> dict:
 @_report
 def vw300(**kwargs: Any) -> dict:
     """300-VW: SRC holds NNN/vid.avi and NNN/annot/*.pts."""
-    from stngan.data.prepare.vw300 import prepare_300vw
+    from stngan.data.prepare.vw300 import prepare_300vw  # lazy: fast `stngan --help`
 
     return prepare_300vw(**kwargs)
 
@@ -123,7 +124,7 @@ def vw300(**kwargs: Any) -> dict:
 @_report
 def faceforensics(**kwargs: Any) -> dict:
     """FaceForensics++: SRC holds original_sequences/youtube/<compression>/videos/NNN.mp4."""
-    from stngan.data.prepare.faceforensics import prepare_faceforensics
+    from stngan.data.prepare.faceforensics import prepare_faceforensics  # lazy: fast `stngan --help`
 
     return prepare_faceforensics(**kwargs)
 
@@ -139,7 +140,7 @@ def faceforensics(**kwargs: Any) -> dict:
 @_report
 def folder(**kwargs: Any) -> dict:
     """A folder of face images (any depth; sub-folder = identity)."""
-    from stngan.data.prepare.folder import prepare_folder
+    from stngan.data.prepare.folder import prepare_folder  # lazy: fast `stngan --help`
 
     return prepare_folder(**kwargs)
 
@@ -157,7 +158,7 @@ def folder(**kwargs: Any) -> dict:
 @_report
 def videos(**kwargs: Any) -> dict:
     """A folder of videos (mp4, avi, mov, mkv, webm, gif, ...; any depth)."""
-    from stngan.data.prepare.videos import prepare_videos
+    from stngan.data.prepare.videos import prepare_videos  # lazy: fast `stngan --help`
 
     return prepare_videos(**kwargs)
 
@@ -178,11 +179,9 @@ def synthetic(out: str, count: int, videos: int, frames: int, seed: int, source_
 
     Needs the optional extra: pip install "openvino>=2024,<2027" && pip install --no-deps random-face==2021.7.21.1
     """
-    from pathlib import Path
-
-    from stngan.data.prepare.folder import prepare_folder
-    from stngan.data.prepare.videos import prepare_videos
-    from stngan.synthetic.prepare import generate_images, generate_videos
+    from stngan.data.prepare.folder import prepare_folder  # lazy: fast `stngan --help`
+    from stngan.data.prepare.videos import prepare_videos  # lazy: fast `stngan --help`
+    from stngan.synthetic.prepare import generate_images, generate_videos  # lazy: fast `stngan --help`
 
     src = Path(source_dir or f"{out}.source")
     try:

@@ -20,14 +20,14 @@ def _split_name(value: str) -> tuple[str | None, str]:
 
 
 def _default_methods() -> list[str]:
-    from stngan.inference.inpainter import default_model_dir  # here, not at the top: keeps `stngan --help` fast
+    from stngan.inference.inpainter import default_model_dir  # lazy: fast `stngan --help`
 
     shipped = default_model_dir()
     return ["telea", "ns"] + ([str(shipped)] if (shipped / "config.json").is_file() else [])
 
 
 def _run_info(args: dict, seconds: float) -> list[str]:
-    import torch  # here, not at the top: keeps `stngan --help` fast
+    import torch  # lazy: fast `stngan --help`
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     flag = {"methods": "method", "suites": "suite", "out_dir": "out"}
@@ -70,13 +70,12 @@ def _run_info(args: dict, seconds: float) -> list[str]:
 @click.option("--progress/--no-progress", default=True, show_default=True)
 def evaluate(**args) -> None:
     """Evaluate inpainting methods as in the paper (Tables 1, 2a, Fig. 6, Fig. 7); writes OUT/report.html."""
-    # imported here, not at the top: torch, OpenCV and the metric networks would slow down `stngan --help`
-    from stngan.evaluation.external import export_inputs
-    from stngan.evaluation.methods import parse_method
-    from stngan.evaluation.models import MetricModels, MetricOptions
-    from stngan.evaluation.outputs import write_outputs
-    from stngan.evaluation.suites import control_study, evaluate as run_all
-    from stngan.evaluation.testset import open_set
+    from stngan.evaluation.external import export_inputs  # lazy: fast `stngan --help`
+    from stngan.evaluation.methods import parse_method  # lazy: fast `stngan --help`
+    from stngan.evaluation.models import MetricModels, MetricOptions  # lazy: fast `stngan --help`
+    from stngan.evaluation.outputs import write_outputs  # lazy: fast `stngan --help`
+    from stngan.evaluation.suites import control_study, evaluate as run_all  # lazy: fast `stngan --help`
+    from stngan.evaluation.testset import open_set  # lazy: fast `stngan --help`
 
     t0 = time.time()
     out: Path = args["out_dir"]

@@ -9,6 +9,10 @@ from pathlib import Path
 
 from stngan.faces.landmarks import LandmarkPredictor
 from stngan.metrics.face_embedding import DlibFaceEmbedder
+from stngan.metrics.inception import load_fid_inception
+from stngan.metrics.lpips import find_lpips_files, load_lpips, require_lpips_files
+from stngan.metrics.vggface2 import VGGFace2Embedder
+from stngan.weights import MissingWeightsError
 
 
 @dataclass(frozen=True)
@@ -44,14 +48,9 @@ class MetricModels:
         self.dlib = DlibFaceEmbedder()
         self.vggface2 = None
         if options.vggface2:
-            from stngan.metrics.vggface2 import VGGFace2Embedder
-
             self.vggface2 = VGGFace2Embedder(options.vggface2, options.device)
 
     def _inception(self):
-        from stngan.metrics.inception import load_fid_inception
-        from stngan.weights import MissingWeightsError
-
         if self.options.fid == "off":
             return None
         try:
@@ -63,8 +62,6 @@ class MetricModels:
             return None
 
     def _lpips(self):
-        from stngan.metrics.lpips import find_lpips_files, load_lpips, require_lpips_files
-
         if self.options.lpips == "off":
             return None
         found = require_lpips_files() if self.options.lpips == "on" else find_lpips_files()

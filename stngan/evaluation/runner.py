@@ -22,7 +22,7 @@ import torch
 from tqdm import tqdm
 
 from stngan.evaluation.batch import EvalBatch, to_uint8_images
-from stngan.evaluation.methods import Method
+from stngan.evaluation.method import Method
 from stngan.evaluation.models import MetricModels
 from stngan.evaluation.testset import EvalSet
 from stngan.metrics import ms_ssim, psnr, to_unit_float, total_variation

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from stngan.errors import InputError
 from stngan.evaluation.batch import to_uint8_images
-from stngan.evaluation.methods import Method
+from stngan.evaluation.method import Method
 from stngan.evaluation.models import MetricModels
 from stngan.evaluation.runner import Records, run_method
 from stngan.evaluation.summary import summarize
@@ -110,8 +111,6 @@ def control_study(r: SetResults, method: Method, models: MetricModels, n: int = 
     mask = inp.mask[:, 0].numpy() > 0.5
 
     def run(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        import torch
-
         cond = torch.from_numpy(np.stack([render_condition(lm, size=size) for lm in landmarks]))
         y = to_uint8_images(method(inp.with_landmarks(landmarks.astype(np.float32), cond)))
         return y, nme(predict_on_crops(models.predictor, y, box), landmarks)

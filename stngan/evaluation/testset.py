@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from stngan.data.prepare.folder import prepare_folder
 from stngan.data.sample import frame_sample
 from stngan.data.store import FaceStore, StoreError
 from stngan.errors import InputError
@@ -104,8 +105,6 @@ def open_set(path: str | Path, work_dir: Path, name: str | None = None, **kwargs
         raise FileNotFoundError(f"evaluation data {p} does not exist (a prepared store or a folder of face images)")
     if FaceStore.is_store(p):
         return EvalSet(p, name, **kwargs)
-    from stngan.data.prepare.folder import prepare_folder
-
     store = work_dir / "stores" / (name or p.name)
     if not FaceStore.is_store(store) or not FaceStore(store, allow_partial=True).manifest["complete"]:
         prepare_folder(p, store, split="test", progress=False)

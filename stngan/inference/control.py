@@ -13,6 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from stngan.errors import InputError
+from stngan.faces.analyzer import FaceAnalyzer
+from stngan.faces.crop import CropTransform
+from stngan.faces.image_io import load_image
 
 
 @dataclass
@@ -40,10 +43,6 @@ def landmark_control(landmarks_from: Path | None, perturb: float, seed: int, siz
     """Control from CLI options: another face's landmarks taken from an image (its largest face)."""
     replacement = None
     if landmarks_from is not None:
-        from stngan.faces.analyzer import FaceAnalyzer
-        from stngan.faces.crop import CropTransform
-        from stngan.faces.image_io import load_image
-
         faces = FaceAnalyzer().analyze(load_image(landmarks_from))
         if not faces:
             raise InputError(f"--landmarks-from {landmarks_from}: no face found")

@@ -21,7 +21,7 @@ from stngan.study.stats import wilson_interval
 
 def create_app(*args: Any, **kwargs: Any) -> Any:
     """See :func:`stngan.study.server.create_app` (imported here on first use)."""
-    from stngan.study.server import create_app as _create_app
+    from stngan.study.server import create_app as _create_app  # Starlette on first use: `stngan --help` stays fast
 
     return _create_app(*args, **kwargs)
 

@@ -53,8 +53,8 @@ def make(study_dir: Path, entries: tuple[str, ...], method_dirs: tuple[str, ...]
 
     Example: stngan study make out/study clip01 SI=si/01.mp4 STN=stn/01.mp4 clip02 SI=si/02.mp4 STN=stn/02.mp4
     """
-    from stngan.study.inputs import StudyInputs, add_method_dir, add_spec, add_tokens
-    from stngan.study.make import make_study
+    from stngan.study.inputs import StudyInputs, add_method_dir, add_spec, add_tokens  # lazy: fast `stngan --help`
+    from stngan.study.make import make_study  # lazy: fast `stngan --help`
 
     inputs = StudyInputs()
     settings = add_spec(inputs, spec) if spec else {}
@@ -80,7 +80,7 @@ def make(study_dir: Path, entries: tuple[str, ...], method_dirs: tuple[str, ...]
 @_one_line_errors
 def serve(study_dir: Path, port: int, host: str, db_path: Path | None, log_level: str) -> None:
     """Serve the study page; every vote is on disk before the browser sees its confirmation."""
-    from stngan.study.server import serve as run_server
+    from stngan.study.server import serve as run_server  # lazy: fast `stngan --help`
 
     click.echo(f"study {study_dir} on http://{host}:{port}/  (Ctrl+C to stop)")
     run_server(study_dir, host=host, port=port, db_path=db_path, log_level=log_level)
@@ -97,8 +97,8 @@ def serve(study_dir: Path, port: int, host: str, db_path: Path | None, log_level
 @_one_line_errors
 def results(study_dir: Path, fmt: str, db_path: Path | None, complete_only: bool, html: bool) -> None:
     """Print Table 2b: vote share per method with 95 % Wilson intervals, and votes per clip."""
-    from stngan.study.report_html import write_results_html
-    from stngan.study.results import FORMATTERS, compute_results
+    from stngan.study.report_html import write_results_html  # lazy: fast `stngan --help`
+    from stngan.study.results import FORMATTERS, compute_results  # lazy: fast `stngan --help`
 
     table = compute_results(study_dir, db_path, complete_only)
     click.echo(FORMATTERS[fmt](table), nl=False)

@@ -154,6 +154,6 @@ def create_app(study_dir: str | Path, db_path: str | Path | None = None,
 def serve(study_dir: str | Path, host: str = "127.0.0.1", port: int = 8000, db_path: str | Path | None = None,
           log_level: str = "info") -> None:
     """Run the study with uvicorn until interrupted (one process: SQLite is the single writer)."""
-    import uvicorn
+    import uvicorn  # here, not at the top: the server is the only user and it keeps `stngan --help` fast
 
     uvicorn.run(create_app(study_dir, db_path), host=host, port=port, log_level=log_level, access_log=False)

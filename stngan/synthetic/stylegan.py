@@ -133,7 +133,7 @@ def _wplus_synthesis(ov: Any, model: Any) -> tuple[Any, int]:
     topological order) of the first convolution it modulates; other readers (a ShapeOf for the batch size)
     get row 0. Returns (new model, L).
     """
-    from openvino import opset13 as ops
+    from openvino import opset13 as ops  # openvino is an optional extra, imported only when a model loads
 
     (param,) = model.get_parameters()
     order = {op.get_friendly_name(): i for i, op in enumerate(model.get_ordered_ops())}
