@@ -97,6 +97,21 @@ def test_window_item_contract(store_path):
     assert WindowDataset(store_path, T=3, landmarks=False)[0]["cond"].shape == (3, 0, 128, 128)
 
 
+def test_window_frames_share_one_flip_draw(store_path):
+    """data.hflip reaches STN windows, one draw per window: all frames mirrored or none."""
+    plain = WindowDataset(store_path, T=3)
+    flipped = WindowDataset(store_path, T=3, hflip=1.0)[2]
+    assert torch.equal(flipped["x"], plain[2]["x"].flip(-1))
+    outcomes = set()
+    for seed in range(6):
+        half = WindowDataset(store_path, T=3, hflip=0.5, seed=seed)
+        for i in range(len(half)):
+            x, ref = half[i]["x"], plain[i]["x"]
+            assert torch.equal(x, ref) or torch.equal(x, ref.flip(-1)), (seed, i)
+            outcomes.add(torch.equal(x, ref))
+    assert outcomes == {True, False}
+
+
 def test_empty_selection_is_a_clear_error(store_path):
     with pytest.raises(StoreError, match="no faces in split 'val'"):
         FrameDataset(store_path, split="val")
