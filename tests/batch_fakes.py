@@ -93,6 +93,8 @@ class KillOnce:
                 if self.always or len(self.marker.read_text().splitlines()) == 1:
                     (dst.parent / f".{dst.name}.0123456789ab.partial").write_bytes(b"half a video")
                     os.kill(os.getpid(), signal.SIGKILL)
-            return processor(src, dst, rel)
+            stats = processor(src, dst, rel)
+            log_line(self.marker.with_suffix(".done"), rel)  # completions: each file exactly once
+            return stats
 
         return process
