@@ -102,6 +102,9 @@ def train(config_path, overrides, data_source, out_dir, resume, steps) -> None:
 def _video_options(f):
     f = click.option("--lossless", is_flag=True, help="Lossless video (FFV1 .mkv / libx264rgb .mp4): background bit-exact.")(f)
     f = click.option("--crf", default=18, show_default=True, help="H.264 quality for lossy video output.")(f)
+    f = click.option("--preset", type=click.Choice(["ultrafast", "superfast", "veryfast", "faster", "fast", "medium",
+                                                    "slow", "slower", "veryslow"]),
+                     help="x264 speed/size trade-off of video outputs (default: medium lossy, ultrafast lossless).")(f)
     f = click.option("--quiet", is_flag=True, help="No progress bar.")(f)
     return f
 
@@ -161,13 +164,14 @@ def _rgb(value: str) -> tuple[int, int, int]:
 @_video_options
 @_batch_options
 def anonymize(input_path, output, detector, min_face, upsample, max_res, detect_every, hold, max_gap, workers, fill, review,
-              then_inpaint, masked_output, model, device, batch_frames, blend, overwrite, lossless, crf, quiet) -> None:
+              then_inpaint, masked_output, model, device, batch_frames, blend, overwrite, lossless, crf, preset,
+              quiet) -> None:
     """Mask eyes, nose and mouth of every face (paper's circles); writes OUTPUT and OUTPUT.stngan.json."""
     from stngan.inference import app
     from stngan.inference.frames import AnonymizeOptions
 
     options = AnonymizeOptions(detector, upsample, _rgb(fill), min_face, max_res, detect_every, hold, max_gap, workers)
-    video = app.VideoOptions("lossless" if lossless else "lossy", crf)
+    video = app.VideoOptions("lossless" if lossless else "lossy", crf, preset)
     from stngan.batch import cli as batch_cli  # a folder or manifest as a resumable batch (docs/BATCH.md)
 
     if batch_cli.request().wanted(input_path):
@@ -240,7 +244,7 @@ def _summary(verb: str, output: Path, stats: dict) -> None:
 @_video_options
 @_batch_options
 def inpaint(input_path, output, model, sidecar, device, amp, landmarks_from, perturb, seed, batch_frames, blend,
-            overwrite, lossless, crf, quiet) -> None:
+            overwrite, lossless, crf, preset, quiet) -> None:
     """Inpaint the masked faces of an anonymized image, folder or video; outside the masks nothing changes."""
     from stngan.inference import app
     from stngan.inference.control import landmark_control
@@ -248,7 +252,7 @@ def inpaint(input_path, output, model, sidecar, device, amp, landmarks_from, per
 
     inpainter = Inpainter(model, device=device, amp=amp, blend=blend)
     control = landmark_control(landmarks_from, perturb, seed, inpainter.crop_size)
-    video = app.VideoOptions("lossless" if lossless else "lossy", crf)
+    video = app.VideoOptions("lossless" if lossless else "lossy", crf, preset)
     from stngan.batch import cli as batch_cli  # a folder or manifest as a resumable batch (docs/BATCH.md)
 
     if batch_cli.request().wanted(input_path):

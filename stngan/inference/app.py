@@ -25,6 +25,7 @@ from stngan.inference.inpainter import Inpainter
 from stngan.inference.shots import ShotCutDetector
 from stngan.inference.sidecar import SUFFIX as SIDECAR_SUFFIX
 from stngan.inference.sidecar import FrameRecord, Sidecar, SidecarError, sidecar_path_for
+from stngan.media.background import BackgroundWriter, Prefetched
 from stngan.media.errors import MediaError
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".gif"}
@@ -34,6 +35,14 @@ VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".gif"}
 class VideoOptions:
     mode: str = "lossy"  # lossy (H.264 yuv420p) | lossless (FFV1 .mkv / libx264rgb)
     crf: int = 18
+    preset: str | None = None  # x264 speed/size trade-off (None: medium lossy, ultrafast lossless)
+
+    def writer(self, stack: contextlib.ExitStack, path: Path, reader) -> BackgroundWriter:
+        """A writer like ``reader``'s video, encoding on its own thread, closed with ``stack``."""
+        from stngan.media import VideoWriter
+
+        out = stack.enter_context(VideoWriter(path, like=reader, mode=self.mode, crf=self.crf, preset=self.preset))
+        return stack.enter_context(BackgroundWriter(out))
 
 
 def _image_output(path: Path) -> Path:
@@ -130,9 +139,10 @@ def find_faces_in_video(src: Path, options: AnonymizeOptions, progress: bool) ->
         if faces:
             detected[index] = faces
 
-    with VideoReader(src) as reader, ThreadPoolExecutor(workers) as pool, one_torch_thread():
+    with VideoReader(src) as reader, Prefetched(reader) as frames, ThreadPoolExecutor(workers) as pool, \
+            one_torch_thread():
         rotation = reader.rotation if reader.rotation % 90 == 0 else 0
-        for frame in _progress(reader, reader.frame_count, f"find faces {src.name}", progress):
+        for frame in _progress(frames, reader.frame_count, f"find faces {src.name}", progress):
             image = to_display(frame.image, rotation)
             n += 1
             cut = cuts_detector.is_cut(image)
@@ -160,7 +170,7 @@ def anonymize_video(src: Path, dst: Path, options: AnonymizeOptions, video: Vide
                     review: Path | None = None, then: InpaintAfter | None = None) -> dict:
     """Two passes over the file: find faces (and shot cuts), complete the tracks both ways, then mask + encode
     (and with ``then``, inpaint before encoding: one command from raw video to inpainted video)."""
-    from stngan.media import VideoReader, VideoWriter, from_display, to_display
+    from stngan.media import VideoReader, from_display, to_display
 
     detected, n, cuts, rotation = find_faces_in_video(src, options, progress)
     faces = complete_tracks(detected, n, cuts, options.hold, options.max_gap)
@@ -170,17 +180,18 @@ def anonymize_video(src: Path, dst: Path, options: AnonymizeOptions, video: Vide
                       _style(options), records)
     with contextlib.ExitStack() as stack:
         reader = stack.enter_context(VideoReader(src))
-        writer = stack.enter_context(VideoWriter(dst, like=reader, mode=video.mode, crf=video.crf))
+        writer = video.writer(stack, dst, reader)
         masked_writer, inpaint = None, None
         if then is not None:
             sidecar = _as_stored(sidecar)
             if then.masked is not None:
-                masked_writer = stack.enter_context(VideoWriter(then.masked, like=reader, mode=video.mode, crf=video.crf))
+                masked_writer = video.writer(stack, then.masked, reader)
             batch = then.batch_frames or (16 if then.inpainter.device.type == "cuda" else 1)
             inpaint = BatchedInpaint(FrameInpainter(then.inpainter, sidecar, then.control), batch,
                                      lambda f, out: writer.write(np.ascontiguousarray(from_display(out, rotation)), f))
         by_frame = sidecar.faces_by_frame()
-        for frame in _progress(reader, reader.frame_count, f"mask {src.name}", progress):
+        frames = stack.enter_context(Prefetched(reader))
+        for frame in _progress(frames, reader.frame_count, f"mask {src.name}", progress):
             face_records = by_frame.get(frame.index, [])
             stats.add(face_records)
             masked = mask_frame(to_display(frame.image, rotation), face_records, options.fill)
@@ -195,6 +206,7 @@ def anonymize_video(src: Path, dst: Path, options: AnonymizeOptions, video: Vide
             inpaint.flush()
         if stats.frames != n:
             raise MediaError(src, f"decoded {n} frames in the first pass but {stats.frames} in the second")
+        stack.pop_all().close()  # drain the encoders and finish the files before the output's size is read
         width, height = writer.size  # lossy H.264 pads odd sizes by one edge row/column: describe the output
         if rotation % 180:
             width, height = height, width
@@ -245,7 +257,7 @@ def inpaint_image(src: Path, dst: Path, inpainter: Inpainter, sidecar: Path | No
 def inpaint_video(src: Path, dst: Path, inpainter: Inpainter, sidecar: Path | None, control: LandmarkControl,
                   video: VideoOptions, progress: bool, batch_frames: int = 0) -> dict:
     """Inpaint a video; `batch_frames` consecutive frames share one model call (0: 16 on CUDA, else 1)."""
-    from stngan.media import VideoReader, VideoWriter, from_display, to_display
+    from stngan.media import VideoReader, from_display, to_display
 
     sc = _load_sidecar(src, sidecar)
     batch_frames = batch_frames or (16 if inpainter.device.type == "cuda" else 1)
@@ -258,10 +270,12 @@ def inpaint_video(src: Path, dst: Path, inpainter: Inpainter, sidecar: Path | No
         width, height = (reader.height, reader.width) if rotation % 180 else (reader.width, reader.height)
         sc.check_matches(width, height, reader.frame_count if reader.frame_count_exact else None, src.name)
         worker = FrameInpainter(inpainter, sc, control)
-        with VideoWriter(dst, like=reader, mode=video.mode, crf=video.crf) as writer:
+        with contextlib.ExitStack() as stack:
+            writer = video.writer(stack, dst, reader)
             batched = BatchedInpaint(worker, batch_frames,
                                      lambda f, out: writer.write(np.ascontiguousarray(from_display(out, rotation)), f))
-            for frame in _progress(reader, reader.frame_count, f"inpaint {src.name}", progress):
+            for frame in _progress(stack.enter_context(Prefetched(reader)), reader.frame_count,
+                                   f"inpaint {src.name}", progress):
                 batched.push(to_display(frame.image, rotation), frame.index, frame)
                 frames += 1
             batched.flush()

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import torch
 
 from stngan.faces.condition import render_condition
+from stngan.inference.blend import poisson_blend
 from stngan.faces.crop import CropTransform
 from stngan.faces.masks import MaskGeometry, rasterize
 
 CROP_MASK_MARGIN = 1.5
+EDGE_BAND_PX = 8  # frame-resolution blend: width of the band along the mask edge that is re-matched
 
 
 @dataclass
@@ -54,6 +57,33 @@ def prepare_crop(frame: np.ndarray, track: int, transform: CropTransform, frame_
     return CropInput(track, transform, x_hat, mask, cond, frame_mask)
 
 
-def paste(frame: np.ndarray, item: CropInput, y: torch.Tensor) -> np.ndarray:
-    """Write the model output y (3, S, S) into the frame under the frame mask only."""
-    return item.transform.paste(frame, to_uint8(y), item.frame_mask)
+def paste(frame: np.ndarray, item: CropInput, y: torch.Tensor, blend: str = "none") -> np.ndarray:
+    """Write the model output y (3, S, S) into the frame under the frame mask only; ``blend="poisson"``
+    then matches the pasted fill to the visible pixels around the mask again at frame resolution."""
+    out = item.transform.paste(frame, to_uint8(y), item.frame_mask)
+    return blend_in_frame(out, item.frame_mask) if blend == "poisson" else out
+
+
+def blend_in_frame(pasted: np.ndarray, frame_mask: np.ndarray) -> np.ndarray:
+    """The frame-resolution pass of the Poisson blend (:mod:`stngan.inference.blend`) over the mask's
+    bounding box: the crop-level pass matched the fill's colour to the skin at crop resolution, but a face
+    larger than the crop is upsampled, and the crop mask's margin lies a few frame pixels outside the frame
+    mask, so the edge itself is matched here, in a band EDGE_BAND_PX wide (the fill deeper inside is kept:
+    the correction decays within a few pixels, and a thin band converges in a few dozen iterations).
+    Pixels outside the mask are returned unchanged."""
+    rows, cols = np.nonzero(frame_mask.any(axis=1))[0], np.nonzero(frame_mask.any(axis=0))[0]
+    if rows.size == 0:
+        return pasted
+    h, w = frame_mask.shape
+    y0, y1 = max(rows[0] - 1, 0), min(rows[-1] + 2, h)
+    x0, x1 = max(cols[0] - 1, 0), min(cols[-1] + 2, w)
+    window = pasted[y0:y1, x0:x1]
+    inside = frame_mask[y0:y1, x0:x1].astype(np.uint8)
+    depth = cv2.distanceTransform(np.pad(inside, 1), cv2.DIST_L2, 3)[1:-1, 1:-1]  # px to the nearest visible one
+    band = (inside > 0) & (depth <= EDGE_BAND_PX)
+    img = to_unit_range(np.ascontiguousarray(window))[None]
+    as_mask = lambda a: torch.from_numpy(a.astype(np.float32))[None, None]  # noqa: E731
+    blended = to_uint8(poisson_blend(img, img, as_mask(band), keep=as_mask((inside > 0) & ~band))[0])
+    out = pasted.copy()
+    out[y0:y1, x0:x1] = np.where(band[..., None], blended, window)
+    return out

@@ -250,7 +250,7 @@ class FrameInpainter:
             return outs
         ys = self.inpainter.inpaint(items)
         for item, y, (k, index) in zip(items, ys, owner):
-            outs[k] = paste(outs[k], item, y)
+            outs[k] = paste(outs[k], item, y, self.inpainter.blend)
             if self.last_frame_of_track.get(item.track) == index:
                 self.inpainter.end_track(item.track)
         self.faces_done += len(items)
