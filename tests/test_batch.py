@@ -162,3 +162,31 @@ def test_cli_batch_options_need_a_folder_or_manifest(tmp_path):
     result = CliRunner().invoke(cli, ["inpaint", str(tmp_path), "-o", str(tmp_path / "o"), "--jobs", "2",
                                       "--ray", "auto"])
     assert result.exit_code == 2 and "--jobs sets local worker processes" in result.output
+
+
+def test_cli_manifest_anonymize_then_inpaint_the_output_folder(tmp_path):
+    """Real works end to end: a manifest through `anonymize`, then its output folder through `inpaint`."""
+    from clips import make_clip
+    from helpers import tiny_checkpoint
+    from PIL import Image
+
+    from stngan.cli import cli
+
+    src = tmp_path / "corpus"
+    (src / "day1").mkdir(parents=True)
+    frames = make_clip(src / "day1" / "clip.mp4", size=(128, 96), count=4)
+    Image.fromarray(frames[0]).save(src / "day1" / "still.jpg")
+    manifest = tmp_path / "list.csv"
+    manifest.write_text("path,note\ncorpus/day1/clip.mp4,x\ncorpus/day1/still.jpg,y\n")
+    masked, done = tmp_path / "masked", tmp_path / "done"
+    result = CliRunner().invoke(cli, ["anonymize", str(manifest), "-o", str(masked), "--detector", "hog",
+                                      "--lossless", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in masked.iterdir()) == [
+        "clip.mp4", "clip.mp4.stngan.json", "still.png", "still.png.stngan.json", "stngan-jobs.jsonl"]
+    result = CliRunner().invoke(cli, ["inpaint", str(masked), "-o", str(done), "--jobs", "1", "--lossless",
+                                      "--model", str(tiny_checkpoint(tmp_path)), "--quiet"])
+    assert result.exit_code == 0, result.output
+    records = load_records(done / "stngan-jobs.jsonl")
+    assert sorted(records) == ["clip.mp4", "still.png"] and {r["status"] for r in records.values()} == {"done"}
+    assert records["clip.mp4"]["frames"] == 4 and records["clip.mp4"]["options"]["command"] == "inpaint"
