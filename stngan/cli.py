@@ -138,8 +138,9 @@ def _rgb(value: str) -> tuple[int, int, int]:
               help="Smallest face to look for (box side, px); smaller costs time. Every face found is masked.")
 @click.option("--upsample", default=1, show_default=True, help="dlib detectors: upsampling (1 finds faces down to ~40 px).")
 @click.option("--max-res", default=0, show_default=True, help="Detect on a copy with this long side at most (0 = full).")
-@click.option("--detect-every", default=1, show_default=True, type=click.IntRange(min=1),
-              help="Videos: run the detector on every N-th frame (and at each shot cut); masks in between are interpolated.")
+@click.option("--detect-every", default=3, show_default=True, type=click.IntRange(min=1),
+              help="Videos: run the full detector on every N-th frame (and at each shot cut); the frames between "
+                   "re-detect each tracked face near where it was, plus BlazeFace on the whole frame.")
 @click.option("--hold", default=5, show_default=True, type=click.IntRange(min=0),
               help="Videos: frames a mask is kept before a face's first and after its last detection.")
 @click.option("--max-gap", default=10, show_default=True, type=click.IntRange(min=0),

@@ -40,7 +40,7 @@ class AnonymizeOptions:
     # videos: run the full detector on every n-th frame and at every shot cut; the frames between get MTCNN
     # on a window around each tracked face (MTCNN detectors) plus the detector's fast part when it has one
     # (the default union: BlazeFace on the whole frame), and interpolation for the rest
-    detect_every: int = 1
+    detect_every: int = 3  # measured: same recall as 1 on every clip of docs/DETECTION.md, half the CPU
     hold: int = 5  # videos: frames a mask is kept before a track's first / after its last detection
     max_gap: int = 10  # videos: longest run of frames without detection bridged by interpolation
     workers: int = 0  # videos: frames detected at once, one thread each (0: one per CPU core, at most 4)
