@@ -1,0 +1,86 @@
+"""Raw video → inpainted video at 1280×720, one face: one pass against two commands and a bare transcode.
+
+Builds a 1280×720 one-face clip from the bundled real sample (bench_pipeline.make_clip), then times in one
+run, with the shipped model, lossy H.264 out:
+
+* ``bare``: decode → encode of the same clip (the ceiling: no face work at all);
+* ``two passes``: ``stngan anonymize`` then ``stngan inpaint`` (in-process, as the CLI runs them);
+* ``one pass``: ``stngan anonymize --inpaint`` (decode once, detect, mask, inpaint, encode once).
+
+Prints frames per second (wall) and CPU seconds per frame for each, the one pass as a fraction of bare
+(the issue's goal: >= 0.45) and as a multiple of the two passes. Wall figures mean something only on an
+idle machine; the load average is printed with them.
+
+Run: .venv/bin/python benchmarks/bench_onepass.py [--frames 96] [--detect-every 3] [--preset medium]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_pipeline import make_clip  # noqa: E402  (benchmarks/ is not a package)
+
+from stngan.inference import app  # noqa: E402
+from stngan.inference.control import LandmarkControl  # noqa: E402
+from stngan.inference.frames import AnonymizeOptions  # noqa: E402
+from stngan.inference.inpainter import Inpainter  # noqa: E402
+from stngan.media import VideoReader, VideoWriter  # noqa: E402
+
+
+def timed(fn) -> tuple[float, float]:
+    """(wall s, CPU s of this process and its threads) of fn()."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def bare(src: Path, dst: Path, video: app.VideoOptions) -> None:
+    with VideoReader(src) as reader, VideoWriter(dst, like=reader, mode=video.mode, crf=video.crf,
+                                                 preset=video.preset) as writer:
+        for frame in reader:
+            writer.write(np.ascontiguousarray(frame.image), frame)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--frames", type=int, default=96)
+    ap.add_argument("--detect-every", type=int, default=AnonymizeOptions().detect_every)
+    ap.add_argument("--preset", default=None, help="x264 preset of the outputs (default: the CLI's)")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="stngan_onepass_"))
+    src = tmp / "clip720.mp4"
+    make_clip(src, args.frames)
+    video = app.VideoOptions("lossy", 18, args.preset)
+    options = AnonymizeOptions(detect_every=args.detect_every)
+    inpainter = Inpainter()  # shipped model, loaded once for both variants
+    runs = {
+        "bare decode -> encode": lambda: bare(src, tmp / "bare.mp4", video),
+        "two passes (anonymize, then inpaint)": lambda: (
+            app.anonymize_video(src, tmp / "masked.mp4", options, video, False),
+            app.inpaint_video(tmp / "masked.mp4", tmp / "two.mp4", inpainter, None, LandmarkControl(), video, False)),
+        "one pass (anonymize --inpaint)": lambda: app.anonymize_video(
+            src, tmp / "one.mp4", options, video, False, then=app.InpaintAfter(inpainter, LandmarkControl())),
+    }
+    results = {name: timed(fn) for name, fn in runs.items()}
+    n = args.frames
+    print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load average "
+          f"{os.getloadavg()[0]:.2f} at {time.strftime('%Y-%m-%d %H:%M')}; {n} frames 1280x720, one face, "
+          f"lossy H.264 preset {args.preset or 'medium'}, --detect-every {args.detect_every}, shipped model\n")
+    print("| run | fps (wall) | CPU s per frame |\n|---|---|---|")
+    for name, (wall, cpu) in results.items():
+        print(f"| {name} | {n / wall:.2f} | {cpu / n:.3f} |")
+    (bw, _), (tw, _), (ow, _) = results.values()
+    print(f"\none pass = {bw / ow:.2f}x the speed of the bare transcode (goal >= 0.45), "
+          f"{tw / ow:.2f}x the speed of the two passes")
+
+
+if __name__ == "__main__":
+    main()
