@@ -40,6 +40,8 @@ class FakeWork:
             raise ValueError(f"{out} already exists; pass --overwrite to replace it")
 
     def open(self, threads: int):
+        if self.tag == "broken":
+            raise ValueError("no such model: /nowhere (a worker cannot start)")
         return _FakeProcessor(self, threads)
 
 

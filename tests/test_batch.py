@@ -135,6 +135,14 @@ def test_a_killed_worker_costs_one_retry_and_leaves_no_partial_file(tmp_path):
     assert sorted(p.name for p in (out2 / "a").iterdir()) == ["1.mp4"]
 
 
+def test_a_worker_that_cannot_start_stops_the_batch_with_one_line(tmp_path):
+    src, out = corpus(tmp_path), tmp_path / "out"
+    with pytest.raises(BatchError) as error:
+        run_batch(FakeWork(tmp_path / "log", tag="broken"), src, out, BatchOptions(jobs=2, progress=False))
+    assert str(error.value) == "a worker could not start: no such model: /nowhere (a worker cannot start)"
+    assert load_records(out / "stngan-jobs.jsonl") == {}
+
+
 def test_limit_threads_sets_torch_opencv_and_openmp(monkeypatch):
     import cv2
     import torch

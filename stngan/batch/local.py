@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import pickle
+import signal
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +22,11 @@ READY, RESULT, BROKEN = "ready", "result", "broken"
 
 
 def worker_main(conn: Connection, threads: int, work_blob: bytes) -> None:
-    """A worker process: set its threads before the work is unpickled (that imports torch), then serve."""
+    """A worker process: set its threads before the work is unpickled (that imports torch), then serve.
+
+    Ctrl-C reaches the whole process group; the parent alone handles it (it records what is done and
+    terminates the workers), so a worker ignores it instead of printing a traceback per process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     limit_threads(threads)
     try:
         work = pickle.loads(work_blob)
@@ -61,15 +66,18 @@ def run_local(work, tasks: list[Task], jobs: int, threads: int, on_result: Calla
 
     def start() -> None:
         parent, child = ctx.Pipe()
-        process = ctx.Process(target=worker_main, args=(child, threads, blob), daemon=True,
-                              name=f"stngan-batch-{len(workers)}")
+        process = ctx.Process(target=worker_main, args=(child, threads, blob), daemon=True, name="stngan-batch")
         process.start()
         child.close()  # so the parent's end reads EOF when the worker dies
         workers.append(_Worker(process, parent))
 
     def assign(worker: _Worker) -> None:
         worker.task = queue.tasks.popleft() if queue.tasks else None
-        worker.conn.send(worker.task)
+        try:
+            worker.conn.send(worker.task)
+        except OSError:  # it died since its last message: its task goes back to the queue
+            if worker.task is not None:
+                return lost(worker)
         if worker.task is None:
             workers.remove(worker)
             retired.append(worker)
@@ -77,6 +85,7 @@ def run_local(work, tasks: list[Task], jobs: int, threads: int, on_result: Calla
     def lost(worker: _Worker) -> None:
         worker.process.join(5)
         workers.remove(worker)
+        worker.conn.close()
         task = worker.task
         if task is None:
             raise BatchError(f"a worker process died before it started (exit code {worker.process.exitcode})")
@@ -117,4 +126,5 @@ def _stop(active: list[_Worker], retired: list[_Worker]) -> None:
         worker.process.join(10)
         if worker.process.is_alive():
             worker.process.kill()
+            worker.process.join()
         worker.conn.close()
