@@ -32,9 +32,10 @@ STALL = 2e-5  # ... or stop when a step changes no pixel by more than this (1/40
 
 
 def _neighbour_sum(v: torch.Tensor) -> torch.Tensor:
-    """Sum of the 4 neighbours of every pixel of (B, 1, S, S), zero beyond the border."""
-    kernel = v.new_tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]).view(1, 1, 3, 3)
-    return F.conv2d(v, kernel, padding=1)
+    """Sum of the 4 neighbours of every pixel of (B, 1, H, W), zero beyond the border (shifted adds: several
+    times faster than a 1-channel conv2d on CPU)."""
+    p = F.pad(v, (1, 1, 1, 1))
+    return p[..., :-2, 1:-1] + p[..., 2:, 1:-1] + p[..., 1:-1, :-2] + p[..., 1:-1, 2:]
 
 
 def poisson_blend(fill: torch.Tensor, real: torch.Tensor, mask: torch.Tensor, keep: torch.Tensor | None = None,
