@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `stngan` sets it (stngan/cli.py main), before torch loads
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_pipeline import make_clip  # noqa: E402  (benchmarks/ is not a package)
 
