@@ -42,7 +42,6 @@ import json
 import math
 import os
 import shlex
-import shutil
 import subprocess
 import sys
 import time
@@ -54,7 +53,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_coverage import cli_options, link_folder, run_anonymize  # noqa: E402
+from bench_coverage import cli_options, link_folder, run_anonymize, run_cli  # noqa: E402
 from bench_detectors import contact_sheet, draw_crop, machine_line, markdown_table, read_frames  # noqa: E402
 
 from stngan.faces.image_io import load_image  # noqa: E402
@@ -148,29 +147,12 @@ def ours_methods(blends: str, inpaint_help: str) -> dict[str, list[str]]:
     return methods
 
 
-def run_inpaint(exe: str, src: Path, dst: Path, help_text: str, extra: list[str]) -> float:
-    """``stngan inpaint SRC -o DST`` (DST removed first; lossless, quiet); returns the wall seconds."""
-    if dst.is_dir():
-        shutil.rmtree(dst)
-    else:
-        dst.unlink(missing_ok=True)
-    cmd = [exe, "inpaint", str(src), "-o", str(dst)]
-    cmd += [opt for opt in ("--lossless", "--overwrite", "--quiet") if opt in help_text] + extra
-    t0 = time.perf_counter()
-    res = subprocess.run(cmd, capture_output=True, text=True)
-    wall = time.perf_counter() - t0
-    if res.returncode:
-        raise SystemExit(f"{shlex.join(cmd)} failed ({res.returncode}): {res.stderr.strip()[-800:]}")
-    print(f"  {shlex.join(cmd[1:])}: {wall:.1f} s", flush=True)
-    return wall
-
-
 def run_file_or_folder(exe: str, src: Path, masked: Path, outs: dict[str, Path], methods: dict[str, list[str]],
                        helps: tuple[str, str]) -> dict[str, float]:
     """Anonymise ``src`` into ``masked``, then inpaint it once per method; wall seconds per step."""
     wall = {"anonymize": run_anonymize(exe, src, masked, helps[0], [])}
     for label, extra in methods.items():
-        wall[label] = run_inpaint(exe, masked, outs[label], helps[1], extra)
+        wall[label] = run_cli(exe, "inpaint", masked, outs[label], helps[1], extra)
     return wall
 
 

@@ -110,14 +110,20 @@ def cli_options(exe: str) -> str:
 
 
 def run_anonymize(exe: str, src: Path, dst: Path, help_text: str, extra: list[str]) -> float:
-    """Run the CLI on one file or folder into ``dst`` (removed first); returns the wall seconds."""
+    """``stngan anonymize`` on one file or folder into ``dst``; see :func:`run_cli`."""
+    return run_cli(exe, "anonymize", src, dst, help_text, extra)
+
+
+def run_cli(exe: str, command: str, src: Path, dst: Path, help_text: str, extra: list[str]) -> float:
+    """``stngan COMMAND SRC -o DST`` on one file or folder (``dst`` and its sidecar removed first; lossless,
+    overwrite and quiet where ``help_text`` lists them); returns the wall seconds."""
     if dst.is_dir():
         shutil.rmtree(dst)
     elif dst.exists():
         dst.unlink()
         sidecar_path_for(dst).unlink(missing_ok=True)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [exe, "anonymize", str(src), "-o", str(dst)]
+    cmd = [exe, command, str(src), "-o", str(dst)]
     cmd += [opt for opt in ("--lossless", "--overwrite", "--quiet") if opt in help_text] + extra
     t0 = time.perf_counter()
     res = subprocess.run(cmd, capture_output=True, text=True)
