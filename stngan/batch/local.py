@@ -7,6 +7,7 @@ parent may hold torch/OpenMP threads, and a fork after threads have started can 
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import pickle
 import signal
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 
 from stngan.batch.errors import BatchError
-from stngan.batch.work import Task, limit_threads, lost_record, one_line, run_task
+from stngan.batch.work import Task, limit_threads, lost_record, one_line, remove_partials, run_task
 
 READY, RESULT, BROKEN = "ready", "result", "broken"
 
@@ -25,8 +26,11 @@ def worker_main(conn: Connection, threads: int, work_blob: bytes) -> None:
     """A worker process: set its threads before the work is unpickled (that imports torch), then serve.
 
     Ctrl-C reaches the whole process group; the parent alone handles it (it records what is done and
-    terminates the workers), so a worker ignores it instead of printing a traceback per process."""
+    terminates the workers), so a worker ignores it instead of printing a traceback per process. The
+    parent's terminate (SIGTERM) becomes SystemExit, so the writer of the current file removes its
+    temporary file and the process exits through its normal clean-up."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _exit_on_term)
     limit_threads(threads)
     try:
         work = pickle.loads(work_blob)
@@ -38,6 +42,10 @@ def worker_main(conn: Connection, threads: int, work_blob: bytes) -> None:
     conn.send((READY, None))
     while (task := conn.recv()) is not None:
         conn.send((RESULT, run_task(work, processor, options, task)))
+
+
+def _exit_on_term(signum, frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 @dataclass(eq=False)
@@ -115,10 +123,10 @@ def run_local(work, tasks: list[Task], jobs: int, threads: int, on_result: Calla
                     on_result(payload)
                 assign(worker)
     finally:
-        _stop(workers, retired)
+        _stop(work, workers, retired)
 
 
-def _stop(active: list[_Worker], retired: list[_Worker]) -> None:
+def _stop(work, active: list[_Worker], retired: list[_Worker]) -> None:
     """Busy workers (an error or Ctrl-C in the parent) are terminated; the others stop on their own."""
     for worker in active:
         worker.process.terminate()
@@ -128,3 +136,6 @@ def _stop(active: list[_Worker], retired: list[_Worker]) -> None:
             worker.process.kill()
             worker.process.join()
         worker.conn.close()
+        if worker in active and worker.task is not None:
+            with contextlib.suppress(ValueError):
+                remove_partials(work.output_for(worker.task.src, worker.task.dst))
