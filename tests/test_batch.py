@@ -188,8 +188,9 @@ def test_cli_manifest_anonymize_then_inpaint_the_output_folder(tmp_path):
     manifest.write_text("path,note\ncorpus/day1/clip.mp4,x\ncorpus/day1/still.jpg,y\n")
     masked, done = tmp_path / "masked", tmp_path / "done"
     result = CliRunner().invoke(cli, ["anonymize", str(manifest), "-o", str(masked), "--detector", "hog",
-                                      "--lossless", "--quiet"])
+                                      "--lossless", "--review", str(tmp_path / "pages"), "--quiet"])
     assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "pages").iterdir()) == ["clip.html", "still.html"]
     assert sorted(p.name for p in masked.iterdir()) == [
         "clip.mp4", "clip.mp4.stngan.json", "still.png", "still.png.stngan.json", "stngan-jobs.jsonl"]
     result = CliRunner().invoke(cli, ["inpaint", str(masked), "-o", str(done), "--jobs", "1", "--lossless",

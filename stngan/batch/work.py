@@ -96,6 +96,8 @@ class _Anonymize:
         from stngan.inference import app
 
         review = self.work.review / Path(rel).with_suffix(".html") if self.work.review else None
+        if review is not None:
+            review.parent.mkdir(parents=True, exist_ok=True)  # the review writer expects its folder
         if self.then is not None:
             self.then.inpainter.reset()
         if app.media_kind(src) == "image":
