@@ -61,6 +61,26 @@ class ModelConfig:
 
 
 @dataclass
+class MotionConfig:
+    """Known-motion STN windows from single faces (stngan.data.motion): each stored face of the split becomes
+    one T-frame window moved, zoomed and rotated at a random constant velocity, with its exact flow (what
+    ``loss.lambda_warp`` needs). Off: STN windows are T consecutive frames of the store's videos."""
+
+    enabled: bool = False
+    shift: float = 0.02  # max translation per frame and axis, fraction of the crop side
+    zoom: float = 0.03  # max |scale − 1| per frame
+    rotate: float = 2.0  # max rotation per frame, degrees
+    brightness: float = 0.0  # max |brightness gain − 1| per frame (0: no drift)
+
+    def validate(self) -> None:
+        _check(0.0 <= self.shift <= 0.1, "data.motion.shift", "in [0, 0.1] (fraction of the crop per frame)",
+               self.shift)
+        _check(0.0 <= self.zoom <= 0.2, "data.motion.zoom", "in [0, 0.2]", self.zoom)
+        _check(0.0 <= self.rotate <= 15.0, "data.motion.rotate", "in [0, 15] degrees per frame", self.rotate)
+        _check(0.0 <= self.brightness <= 0.2, "data.motion.brightness", "in [0, 0.2]", self.brightness)
+
+
+@dataclass
 class DataConfig:
     source: str = ""  # a prepared store directory, or a plain folder of face images (cropped on the fly)
     split: str = "train"
@@ -69,8 +89,10 @@ class DataConfig:
     tone: float = 0.0  # probability of a random tone change (darker/lighter, saturation, tint): stngan.data.tone
     workers: int = 2  # DataLoader worker processes (0: load in the training process)
     detector: str = "hog"  # when data.source is an image folder: the detector that crops it (hog | cnn)
+    motion: MotionConfig = field(default_factory=MotionConfig)  # STN only: known-motion windows
 
     def validate(self) -> None:
+        self.motion.validate()
         _check(0.0 <= self.hflip <= 1.0, "data.hflip", "in [0, 1]", self.hflip)
         _check(0.0 <= self.tone <= 1.0, "data.tone", "in [0, 1]", self.tone)
         _check(self.mask_jitter >= 0, "data.mask_jitter", ">= 0", self.mask_jitter)
@@ -86,9 +108,10 @@ class LossConfig:
     vgg_weights: str = "imagenet"  # "random" only by explicit choice (tests, offline recipe)
     vgg_seed: int = 0
     lambda_l1: float = 0.0  # optional masked L1 (not in the paper; offline recipe)
+    lambda_warp: float = 0.0  # STN: warping consistency inside the mask (not in the paper; needs data.motion)
 
     def validate(self) -> None:
-        for name in ("lambda_gp", "lambda_pct", "lambda_l1"):
+        for name in ("lambda_gp", "lambda_pct", "lambda_l1", "lambda_warp"):
             _check(getattr(self, name) >= 0, f"loss.{name}", ">= 0", getattr(self, name))
         _check(self.vgg_weights in ("imagenet", "random"), "loss.vgg_weights", "imagenet or random",
                self.vgg_weights)
@@ -147,6 +170,12 @@ class ExperimentConfig:
             part.validate()
         _check(not self.train.train_only_temporal or self.model.kind == "stn", "train.train_only_temporal",
                "false unless model.kind is stn", self.train.train_only_temporal)
+        _check(not self.data.motion.enabled or self.model.kind == "stn", "data.motion.enabled",
+               "false unless model.kind is stn", self.data.motion.enabled)
+        _check(not self.loss.lambda_warp or self.data.motion.enabled, "loss.lambda_warp",
+               "0 unless data.motion.enabled is true (the loss needs the known flow)", self.loss.lambda_warp)
+        _check(not self.data.motion.enabled or self.model.T >= 2, "model.T", ">= 2 with data.motion.enabled",
+               self.model.T)
         return self
 
     def to_dict(self) -> dict[str, Any]:

@@ -1,7 +1,8 @@
-"""Losses of the spatial model (paper Eqs. 1–3) and of the PartialConv baseline (Liu et al. 2018).
+"""Losses of the spatial model (paper Eqs. 1–3), the PartialConv baseline (Liu et al. 2018) and a warping
+consistency term for STN windows with known motion (not in the paper).
 
-Objectives (``d_wgan_gp_loss``, ``g_adv_loss``, ``g_loss``, ``partialconv_loss``) are pure functions
-returning ``(loss, logs)``, logs a dict of detached Python floats. Terms they are built from
+Objectives (``d_wgan_gp_loss``, ``g_adv_loss``, ``g_loss``, ``partialconv_loss``, ``warp_consistency_loss``)
+are pure functions returning ``(loss, logs)``, logs a dict of detached Python floats. Terms they are built from
 (``critic_score``, ``gradient_penalty``, ``perceptual_loss``) return tensors. A critic D is any callable
 ``D(img (B,3,H,W), mask (B,1,H,W)) -> patch scores (B, ...)`` such as ``DualDiscriminator``.
 Images are in [−1, 1]; mask is 1 where inpainted.
@@ -146,3 +147,37 @@ def partialconv_loss(vgg: VGG16Features, out: torch.Tensor, comp: torch.Tensor, 
     terms = {"valid": l_valid, "hole": l_hole, "perc": l_perc, "style_out": l_style_out,
              "style_comp": l_style_comp, "tv": l_tv, "loss": loss}
     return loss, {f"pconv/{k}": v.item() for k, v in terms.items()}
+
+
+def backward_warp(img: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """img (N, C, H, W) sampled at p + flow(p): flow (N, 2, H, W) in px, (x, y) order (stngan.metrics.flicker's
+    convention). Bilinear, edges replicated; differentiable w.r.t. img."""
+    n, _, h, w = img.shape
+    assert flow.shape == (n, 2, h, w), f"flow {tuple(flow.shape)} does not fit img {tuple(img.shape)}"
+    gy, gx = torch.meshgrid(torch.arange(h, device=img.device, dtype=flow.dtype),
+                            torch.arange(w, device=img.device, dtype=flow.dtype), indexing="ij")
+    qx = (gx + flow[:, 0]) * (2.0 / max(w - 1, 1)) - 1.0
+    qy = (gy + flow[:, 1]) * (2.0 / max(h - 1, 1)) - 1.0
+    grid = torch.stack([qx, qy], dim=-1).to(img.dtype)
+    return F.grid_sample(img, grid, mode="bilinear", padding_mode="border", align_corners=True)
+
+
+def warp_consistency_loss(y: torch.Tensor, flow: torch.Tensor, mask: torch.Tensor, valid: torch.Tensor,
+                          gain: torch.Tensor | None = None) -> tuple[torch.Tensor, Logs]:
+    """L_warp (not in the paper): mean |y_t − g_t·warp(y_{t−1}, flow_t)| over the pixels of frames t = 2..T
+    inside mask_t whose flow source lies inside the crop (valid_t), all channels, pooled over batch and time.
+
+    y (B, T, 3, H, W) outputs in [−1, 1]; flow (B, T, 2, H, W) exact backward flow of frame t to t−1 (frame 1's
+    unused); mask, valid (B, T, 1, H, W); gain (B, T) known brightness of frame t over t−1 in [0, 1] space
+    (None: 1). Gradients reach both frames. 0 for a perfectly consistent output.
+    """
+    b, t = y.shape[:2]
+    assert y.dim() == 5 and t >= 2, f"y must be (B, T>=2, 3, H, W), got {tuple(y.shape)}"
+    assert flow.shape == (b, t, 2, *y.shape[-2:]), f"flow {tuple(flow.shape)} does not fit y {tuple(y.shape)}"
+    prev = backward_warp(y[:, :-1].flatten(0, 1), flow[:, 1:].flatten(0, 1).to(y.dtype)).view(b, t - 1, *y.shape[2:])
+    if gain is not None:
+        g = gain[:, 1:].to(y.dtype).view(b, t - 1, 1, 1, 1)
+        prev = (prev + 1.0) * g - 1.0
+    region = (mask[:, 1:] * valid[:, 1:]).to(y.dtype).expand_as(prev)
+    loss = (region * (y[:, 1:] - prev).abs()).sum() / region.sum().clamp(min=1.0)
+    return loss, {"g/warp": loss.item()}

@@ -1,6 +1,7 @@
-"""torch Datasets over a prepared store: single frames (SI) and T-frame windows (STN).
+"""torch Datasets over a prepared store: single frames (SI), T-frame windows (STN) of videos or, with known
+motion, of still faces.
 
-Both are picklable for DataLoader workers: each worker reopens the store's memory maps lazily. Randomness
+All are picklable for DataLoader workers: each worker reopens the store's memory maps lazily. Randomness
 (mask jitter, flips) is a pure function of (seed, epoch, index), so a resumed run sees the same samples.
 Call :meth:`set_epoch` before each epoch's DataLoader iterator is created; with ``persistent_workers=True``
 the workers keep the dataset copy they were started with, so give them a fresh iterator per epoch instead.
@@ -13,6 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from stngan.data.motion import Motion, apply_gain, backward_flows, warp_image, warp_points
 from stngan.data.sample import frame_sample, stack_samples
 from stngan.data.store import FaceStore, StoreError
 from stngan.data.tone import Tone, toned
@@ -111,3 +113,58 @@ class WindowDataset(_StoreDataset):
             frames.append(self._frame(int(i), rng))
         tone = Tone.draw(rng, self.tone)
         return _tensors(stack_samples([toned(f, tone) for f in frames]), index)
+
+
+class MotionWindowDataset(_StoreDataset):
+    """T-frame windows with known motion made from single stored faces (:mod:`stngan.data.motion`).
+
+    Item: the keys of :class:`WindowDataset` plus ``flow`` (T, 2, H, W) exact backward flow in px,
+    ``valid`` (T, 1, H, W) {0, 1} where the flow's source lies inside the crop (all 0 for frame 0),
+    ``gain`` (T,) brightness of frame t over frame t−1 in [0, 1] space (1 without drift) and ``landmarks``
+    (T, 68, 2). Every face of the split gives one window, so still-image stores train STN. Each frame's mask
+    and condition are drawn from its own warped landmarks; the flip, the radius jitter, the motion and the
+    tone are drawn once per window. Per frame: ``shift`` (fraction of the crop side per axis), ``zoom``
+    (|scale − 1|), ``rotate`` (degrees) and ``brightness`` (|gain − 1|) bound the uniform draws.
+    """
+
+    def __init__(self, store_path: str | Path, split: str = "train", T: int = 3, mask_jitter: float = 0.0,
+                 hflip: float = 0.0, landmarks: bool = True, seed: int = 0, tone: float = 0.0, *,
+                 shift: float = 0.02, zoom: float = 0.03, rotate: float = 2.0, brightness: float = 0.0) -> None:
+        super().__init__(store_path, split, mask_jitter, landmarks, seed, tone, hflip)
+        if T < 2:
+            raise ValueError(f"known-motion windows need T >= 2, got {T}")
+        self.T = T
+        self.motion = dict(shift=shift, zoom=zoom, rotate=rotate, brightness=brightness)
+        self.indices = self.store.split_indices(split)
+        if len(self.indices) == 0:
+            raise self._empty("faces")
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, index: int) -> Sample:
+        rng = self._rng(index)
+        i = int(self.indices[index])
+        crop, lm = np.asarray(self.store.crop(i)), self.store.landmarks(i)
+        size = crop.shape[0]
+        if self.hflip > 0 and rng.random() < self.hflip:
+            crop, lm = crop[:, ::-1], np.stack([size - 1 - lm[:, 0], lm[:, 1]], axis=1)
+        motion = Motion.draw(rng, size, **self.motion)
+        matrices = motion.matrices(self.T, size)
+        gains = motion.gains(self.T)
+        start = rng.bit_generator.state
+        frames, points = [], []
+        for t in range(self.T):
+            rng.bit_generator.state = start  # every frame makes the same jitter draws
+            lm_t = warp_points(lm, matrices[t])
+            f = frame_sample(warp_image(crop, matrices[t]), lm_t, rng, mask_jitter=self.mask_jitter, hflip=0.0,
+                             with_cond=self.landmarks)
+            x = apply_gain(f["x"], float(gains[t]))
+            frames.append({**f, "x": x, "x_hat": x * (1.0 - f["mask"])})
+            points.append(lm_t)
+        tone = Tone.draw(rng, self.tone)
+        flow, valid = backward_flows(matrices, size)
+        step_gain = np.concatenate([[1.0], gains[1:] / gains[:-1]]).astype(np.float32)
+        arrays = stack_samples([toned(f, tone) for f in frames])
+        return _tensors({**arrays, "flow": flow, "valid": valid, "gain": step_gain,
+                         "landmarks": np.stack(points)}, index)

@@ -17,7 +17,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from stngan.config import ExperimentConfig
-from stngan.data.datasets import FrameDataset, WindowDataset
+from stngan.data.datasets import FrameDataset, MotionWindowDataset, WindowDataset
 from stngan.data.prepare.folder import prepare_folder
 from stngan.data.store import FaceStore, StoreError
 from stngan.errors import InputError
@@ -86,12 +86,17 @@ def resolve_store(cfg: ExperimentConfig, run_dir: Path) -> Path:
 
 
 def build_dataset(cfg: ExperimentConfig, store: Path, split: str | None = None, augment: bool = True) -> Dataset:
-    """Faces (SI, PartialConv) or T-frame windows (STN) of one split, augmented as `data.*` says."""
+    """Faces (SI, PartialConv) or T-frame windows (STN; of videos, or with `data.motion` of still faces) of
+    one split, augmented as `data.*` says."""
     split = split or cfg.data.split
     d = cfg.data
     jitter, hflip, tone = (d.mask_jitter, d.hflip, d.tone) if augment else (0.0, 0.0, 0.0)
     common = dict(split=split, mask_jitter=jitter, hflip=hflip, landmarks=cfg.model.landmarks, seed=cfg.train.seed,
                   tone=tone)
+    if cfg.model.kind == "stn" and d.motion.enabled:  # the motion is the data, not an augmentation: kept held-out
+        m = d.motion
+        return MotionWindowDataset(store, T=cfg.model.T, shift=m.shift, zoom=m.zoom, rotate=m.rotate,
+                                   brightness=m.brightness, **common)
     if cfg.model.kind == "stn":
         return WindowDataset(store, T=cfg.model.T, **common)
     return FrameDataset(store, **common)

@@ -2,7 +2,8 @@
 
 - ``GanInpainting``: SI / SI-lm / w/o BGCP (and STN, whose G and D wrap the SI modules and take
   (B, T, ...) windows): critic step with WGAN-GP (Eq. 1), generator step with adversarial + λ·perceptual
-  (Eq. 3), both on the background-copied output y when BGCP is on.
+  (Eq. 3), both on the background-copied output y when BGCP is on; STN on known-motion windows may add
+  λ_warp·L_warp (losses.warp_consistency_loss).
 - ``PartialConvInpainting``: the Liu et al. baseline, generator only, with its own loss.
 """
 from __future__ import annotations
@@ -77,8 +78,15 @@ class GanInpainting(InpaintingMethod):
 
     def g_step_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         y = self.inpaint(self.g, batch)
-        return losses.g_loss(self.d, self.vgg, batch["x"], y, batch["mask"], self.cfg.loss.lambda_pct,
-                             self.cfg.loss.lambda_l1)
+        loss, logs = losses.g_loss(self.d, self.vgg, batch["x"], y, batch["mask"], self.cfg.loss.lambda_pct,
+                                   self.cfg.loss.lambda_l1)
+        if "flow" in batch:  # known-motion windows: L_warp is logged, and trained when λ_warp > 0
+            warp, warp_logs = losses.warp_consistency_loss(y, batch["flow"], batch["mask"], batch["valid"],
+                                                           batch["gain"])
+            if self.cfg.loss.lambda_warp:
+                loss = loss + self.cfg.loss.lambda_warp * warp
+            logs = {**logs, **warp_logs, "g/loss": loss.item()}
+        return loss, logs
 
 
 class PartialConvInpainting(InpaintingMethod):
