@@ -17,6 +17,7 @@ from stngan.faces import mask_geometry, rasterize, render_condition
 from stngan.losses import backward_warp, warp_consistency_loss
 from stngan.models.build import build_generator
 from stngan.models.temporal import TemporalGenerator
+from stngan.training.methods import build_method
 from stngan.training.trainer import start_run
 
 CONFIGS = Path(__file__).parent.parent / "configs"
@@ -155,6 +156,32 @@ def test_stn_stays_causal_on_motion_windows(still_store):
         raw3 = g(first, batch["mask"], batch["cond"])
     assert torch.equal(raw[:, :-1], raw2[:, :-1]) and not torch.equal(raw[:, -1], raw2[:, -1])
     assert not torch.equal(raw[:, -1], raw3[:, -1])  # frame T sees frame 1 through the 3D blocks
+
+
+def test_l_warp_compares_the_frames_streaming_shows(still_store):
+    """Frame T−1 of the pair is the last output of the window one frame earlier, not the window's SI frame."""
+    cfg = config.load(CONFIGS / "tiny_stn_lm.yaml", ["data.motion.enabled=true", "loss.lambda_warp=1"])
+    torch.manual_seed(0)
+    method = build_method(cfg)
+    batch = torch.utils.data.default_collate([MotionWindowDataset(still_store, T=3)[i] for i in range(2)])
+    with torch.no_grad():
+        y = method.inpaint(method.g, batch)
+        assert torch.allclose(method.shown_pair(batch, y), y[:, -2:], atol=1e-6)  # zero blocks: STN ≡ SI
+        for block in method.g.blocks:
+            torch.nn.init.normal_(block.expand.weight, std=0.1)
+        y = method.inpaint(method.g, batch)
+        pair = method.shown_pair(batch, y)
+    assert torch.equal(pair[:, 1], y[:, -1]) and not torch.allclose(pair[:, 0], y[:, -2], atol=1e-3)
+    stream = {}
+    with torch.no_grad():  # the streaming generator's output for frame 2 of a track is exactly pair[:, 0]
+        for t in range(2):
+            raw = torch.stack([method.g.stream_step([0], batch["x_hat"][i:i + 1, t], batch["mask"][i:i + 1, t],
+                                                    batch["cond"][i:i + 1, t], stream.setdefault(i, {}))[0]
+                               for i in range(2)])
+    m = batch["mask"][:, 1]
+    assert torch.allclose(batch["x_hat"][:, 1] * (1 - m) + raw * m, pair[:, 0], atol=1e-5)
+    loss, logs = method.g_step_loss(batch)
+    assert loss.requires_grad and logs["g/warp"] > 0
 
 
 @pytest.mark.parametrize("override, message", [

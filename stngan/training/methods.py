@@ -3,7 +3,7 @@
 - ``GanInpainting``: SI / SI-lm / w/o BGCP (and STN, whose G and D wrap the SI modules and take
   (B, T, ...) windows): critic step with WGAN-GP (Eq. 1), generator step with adversarial + λ·perceptual
   (Eq. 3), both on the background-copied output y when BGCP is on; STN on known-motion windows may add
-  λ_warp·L_warp (losses.warp_consistency_loss).
+  λ_warp·L_warp (losses.warp_consistency_loss) between the last two frames as streaming shows them.
 - ``PartialConvInpainting``: the Liu et al. baseline, generator only, with its own loss.
 """
 from __future__ import annotations
@@ -81,12 +81,20 @@ class GanInpainting(InpaintingMethod):
         loss, logs = losses.g_loss(self.d, self.vgg, batch["x"], y, batch["mask"], self.cfg.loss.lambda_pct,
                                    self.cfg.loss.lambda_l1)
         if "flow" in batch:  # known-motion windows: L_warp is logged, and trained when λ_warp > 0
-            warp, warp_logs = losses.warp_consistency_loss(y, batch["flow"], batch["mask"], batch["valid"],
-                                                           batch["gain"])
+            with torch.set_grad_enabled(bool(self.cfg.loss.lambda_warp) and torch.is_grad_enabled()):
+                warp, warp_logs = losses.warp_consistency_loss(self.shown_pair(batch, y), *(
+                    batch[k][:, -2:] for k in ("flow", "mask", "valid", "gain")))
             if self.cfg.loss.lambda_warp:
                 loss = loss + self.cfg.loss.lambda_warp * warp
             logs = {**logs, **warp_logs, "g/loss": loss.item()}
         return loss, logs
+
+    def shown_pair(self, batch: Batch, y: torch.Tensor) -> torch.Tensor:
+        """(B, 2, 3, H, W): frames T−1 and T as streaming inference shows them. Frames 1..T−1 of a window are
+        plain SI outputs (Algorithm 1) that inference never shows; its frame T−1 is the last output of the
+        window one frame earlier, here with its start padded by repeating frame 1 (the streaming rule)."""
+        earlier = {k: torch.cat([batch[k][:, :1], batch[k][:, :-1]], dim=1) for k in ("x_hat", "mask", "cond")}
+        return torch.stack([self.inpaint(self.g, earlier)[:, -1], y[:, -1]], dim=1)
 
 
 class PartialConvInpainting(InpaintingMethod):
