@@ -2,6 +2,7 @@
 worker killed mid-run costs a retry, not a file."""
 from __future__ import annotations
 
+import builtins
 import json
 import os
 from pathlib import Path
@@ -26,13 +27,14 @@ GOOD = ["c1.mp4", "c2.mp4", "sub/c3.mp4", "sub/c4.mp4"]
 @pytest.fixture(scope="module")
 def local_ray():
     """Ray with 2 CPUs; its workers import the test's works from tests/ (PYTHONPATH is inherited)."""
-    before = os.environ.get("PYTHONPATH")
+    before, printer = os.environ.get("PYTHONPATH"), builtins.print
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).parent), before]))
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
         yield
     finally:
         ray.shutdown()
+        builtins.print = printer  # Ray's driver swaps print for a tqdm-safe one: other tests pickle print
         if before is None:
             os.environ.pop("PYTHONPATH")
         else:
@@ -49,7 +51,7 @@ def clips(root: Path) -> Path:
 
 
 def test_ray_batch_equals_the_local_run_and_survives_a_killed_worker(local_ray, tmp_path):
-    src = clips(tmp_path)
+    src, print_before_runs = clips(tmp_path), builtins.print
     work = AnonymizeWork(AnonymizeOptions(detector="hog"), VideoOptions("lossless"))
     local = run_batch(work, src, tmp_path / "local", BatchOptions(jobs=2, progress=False))
     marker = tmp_path / "marker"
@@ -69,6 +71,7 @@ def test_ray_batch_equals_the_local_run_and_survives_a_killed_worker(local_ray, 
         sidecars = [json.loads(Path(f"{p}.stngan.json").read_text()) for p in (a, b)]
         assert sidecars[0] == sidecars[1]
     assert not list((tmp_path / "ray").rglob("*.partial"))  # the killed attempt's temp file is gone
+    assert builtins.print is print_before_runs
 
     from stngan.cli import cli
 

@@ -6,6 +6,7 @@ outputs must be on a path every node sees. The model is built inside each task (
 """
 from __future__ import annotations
 
+import builtins
 import os
 from collections.abc import Callable
 
@@ -45,6 +46,7 @@ def run_ray(work, tasks: list[Task], address: str, threads: int, on_result: Call
     if not tasks:
         return
     ray, started = connect(address)
+    printer = builtins.print  # Ray's driver may swap print for its tqdm-safe one; leave the process as it was
     try:
         gpus = 1 if work.device == "cuda" else 0
         _check_fits(ray, threads, gpus)
@@ -65,6 +67,7 @@ def run_ray(work, tasks: list[Task], address: str, threads: int, on_result: Call
     finally:
         if started:
             ray.shutdown()
+        builtins.print = printer
 
 
 def _check_fits(ray, threads: int, gpus: int) -> None:
