@@ -3,6 +3,7 @@ worker killed mid-run costs a retry, not a file."""
 from __future__ import annotations
 
 import builtins
+import importlib.util
 import json
 import os
 from pathlib import Path
@@ -15,30 +16,30 @@ from clips import make_clip
 from helpers import frames_of
 
 from stngan.batch.jobs import comparable, load_records
+from stngan.batch.ray_runner import kept_process_state
 from stngan.batch.runner import BatchOptions, run_batch
 from stngan.batch.work import AnonymizeWork
 from stngan.inference.app import VideoOptions
 from stngan.inference.frames import AnonymizeOptions
 
-ray = pytest.importorskip("ray")
+if importlib.util.find_spec("ray") is None:  # imported inside the fixture: its import changes the process too
+    pytest.skip("Ray is not installed (pip install 'stngan[ray]')", allow_module_level=True)
 GOOD = ["c1.mp4", "c2.mp4", "sub/c3.mp4", "sub/c4.mp4"]
 
 
 @pytest.fixture(scope="module")
 def local_ray():
     """Ray with 2 CPUs; its workers import the test's works from tests/ (PYTHONPATH is inherited)."""
-    before, printer = os.environ.get("PYTHONPATH"), builtins.print
-    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).parent), before]))
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    try:
-        yield
-    finally:
-        ray.shutdown()
-        builtins.print = printer  # Ray's driver swaps print for a tqdm-safe one: other tests pickle print
-        if before is None:
-            os.environ.pop("PYTHONPATH")
-        else:
-            os.environ["PYTHONPATH"] = before
+    with kept_process_state():  # Ray changes print, excepthook, signals, env: the later tests must not see it
+        import ray
+
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).parent),
+                                                                 os.environ.get("PYTHONPATH")]))
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        try:
+            yield
+        finally:
+            ray.shutdown()
 
 
 def clips(root: Path) -> Path:

@@ -7,7 +7,12 @@ outputs must be on a path every node sees. The model is built inside each task (
 from __future__ import annotations
 
 import builtins
+import contextlib
 import os
+import signal
+import sys
+import threading
+import warnings
 from collections.abc import Callable
 
 from stngan.batch.errors import BatchError
@@ -41,12 +46,35 @@ def connect(address: str):
     return ray, True
 
 
+@contextlib.contextmanager
+def kept_process_state():
+    """Ray's driver changes process-wide state (print, excepthook, SIGTERM handler, warning filters,
+    environment variables); put it back when Ray is gone, so a library caller (or a later test) sees none of it."""
+    saved_print, saved_hook, saved_filters = builtins.print, sys.excepthook, warnings.filters[:]
+    saved_env, saved_term = dict(os.environ), signal.getsignal(signal.SIGTERM)
+    try:
+        yield
+    finally:
+        builtins.print, sys.excepthook = saved_print, saved_hook
+        warnings.filters[:] = saved_filters
+        for key in set(os.environ) - set(saved_env):
+            del os.environ[key]
+        os.environ.update(saved_env)
+        if saved_term is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, saved_term)
+
+
 def run_ray(work, tasks: list[Task], address: str, threads: int, on_result: Callable[[dict], None],
             max_retries: int = 2) -> None:
     if not tasks:
         return
+    with kept_process_state():
+        _run(work, tasks, address, threads, on_result, max_retries)
+
+
+def _run(work, tasks: list[Task], address: str, threads: int, on_result: Callable[[dict], None],
+         max_retries: int) -> None:
     ray, started = connect(address)
-    printer = builtins.print  # Ray's driver may swap print for its tqdm-safe one; leave the process as it was
     try:
         gpus = 1 if work.device == "cuda" else 0
         _check_fits(ray, threads, gpus)
@@ -67,7 +95,6 @@ def run_ray(work, tasks: list[Task], address: str, threads: int, on_result: Call
     finally:
         if started:
             ray.shutdown()
-        builtins.print = printer
 
 
 def _check_fits(ray, threads: int, gpus: int) -> None:
