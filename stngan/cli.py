@@ -10,11 +10,8 @@ import click
 from stngan import __version__
 from stngan.errors import UserError
 
-def _user_errors():
-    """Exceptions that mean bad input, not a bug: shown as one line (any other keeps its traceback)."""
-    from stngan.faces.image_io import UnsupportedImageError  # not yet a UserError; imported only on an error
+USER_ERRORS = (UserError, FileNotFoundError)  # bad input, not a bug: one line (any other keeps its traceback)
 
-    return (UserError, UnsupportedImageError, FileNotFoundError)
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="stngan")
@@ -247,7 +244,8 @@ def _summary(verb: str, output: Path, stats: dict) -> None:
 @_batch_options
 def inpaint(input_path, output, model, sidecar, device, amp, landmarks_from, perturb, seed, batch_frames, blend,
             overwrite, lossless, crf, preset, quiet) -> None:
-    """Inpaint the masked faces of an anonymized image, folder or video; outside the masks nothing changes."""
+    """Inpaint the masked faces of an anonymized image, folder or video; outside the masks image (PNG) and
+    --lossless video outputs keep every pixel."""
     from stngan.inference import app
     from stngan.inference.control import landmark_control
     from stngan.inference.inpainter import Inpainter
@@ -311,7 +309,7 @@ def main() -> None:
     except click.ClickException as e:
         e.show()
         sys.exit(e.exit_code)
-    except _user_errors() as e:
+    except USER_ERRORS as e:
         click.echo(f"error: {e}", err=True)
         sys.exit(1)
     except KeyboardInterrupt:

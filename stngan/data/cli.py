@@ -9,12 +9,12 @@ from typing import Any
 
 import click
 
-from stngan.data.prepare.plan import parse_shard
-from stngan.data.prepare.report import Report
 from stngan.errors import InputError, UserError
 
 
 def _shard(ctx: click.Context, param: click.Parameter, value: str) -> tuple[int, int]:
+    from stngan.data.prepare.plan import parse_shard  # numpy and the preparers: not on `stngan --help`
+
     try:
         return parse_shard(value)
     except InputError as e:
@@ -54,6 +54,8 @@ def _report(run: Callable[..., dict]) -> Callable[..., None]:
             result = run(**kwargs)
         except (UserError, FileNotFoundError) as e:
             raise click.ClickException(str(e)) from None
+        from stngan.data.prepare.report import Report  # as above: keeps `stngan --help` fast
+
         report = Report.from_dict(result["report"])
         r = result["run"]
         click.echo(f"store: {result['store']} ({'complete' if result['complete'] else 'INCOMPLETE: rerun to resume'})")

@@ -19,6 +19,7 @@ import cv2
 import dlib
 import numpy as np
 
+from stngan.faces.blazeface import BlazeFace, detect_on_tiles
 from stngan.faces.box import Box
 from stngan.faces.image_io import ensure_rgb_uint8
 from stngan.weights import require
@@ -133,8 +134,6 @@ class FaceDetector:
 
                     self._model["mtcnn"] = MTCNN(self.min_face, MTCNN_THRESHOLDS)
                 if "blazeface" in self.kind:
-                    from stngan.faces.blazeface import BlazeFace
-
                     threshold = self.min_score if self.kind == "blazeface" else DEFAULT_MIN_SCORE["blazeface"]
                     # full range for faces down to ~1/20 of the frame, short range for close-ups (a large
                     # profile scores 0.27 in full range and 0.58 in short range, tests/data/feat_bw_profile.jpg)
@@ -218,8 +217,6 @@ class FaceDetector:
 
     @staticmethod
     def _blazeface(models, img: np.ndarray, tiles: bool) -> list[Detection]:
-        from stngan.faces.blazeface import detect_on_tiles
-
         out: list[Detection] = []
         runs = [m.detect(img) for m in models]
         if tiles and max(img.shape[:2]) > BLAZEFACE_TILE:

@@ -20,12 +20,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from stngan.errors import InputError
+
 # Pillow signals bad files with several exception types depending on the format plugin.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, Image.DecompressionBombError)
 _NOMINAL_MAX = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 
 
-class UnsupportedImageError(ValueError):
+class UnsupportedImageError(InputError):
     """An image file or array that cannot be turned into (H, W, 3) uint8 RGB; the message is one line."""
 
 

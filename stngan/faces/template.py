@@ -88,6 +88,7 @@ def fit_to_box(box: Box) -> np.ndarray:
 
 
 def main(argv: list[str]) -> None:
+    # here, not at the top: the analyzer imports the fallback masks, which import this module
     from stngan.faces.analyzer import FaceAnalyzer
     from stngan.faces.image_io import load_image
 

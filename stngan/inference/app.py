@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from tqdm import tqdm
 
 from stngan.errors import InputError
 from stngan.faces.image_io import load_image, save_png_atomic
+from stngan.faces.mtcnn import one_torch_thread
 from stngan.inference.control import LandmarkControl
 from stngan.inference.continuity import complete_tracks
 from stngan.inference.frames import AnonymizeOptions, AnonymizeStats, Anonymizer, FaceFinder, FrameInpainter, mask_frame
@@ -25,6 +27,7 @@ from stngan.inference.inpainter import Inpainter
 from stngan.inference.shots import ShotCutDetector
 from stngan.inference.sidecar import SUFFIX as SIDECAR_SUFFIX
 from stngan.inference.sidecar import FrameRecord, Sidecar, SidecarError, sidecar_path_for
+from stngan.media import VideoReader, VideoWriter, from_display, to_display
 from stngan.media.background import BackgroundWriter, Prefetched
 from stngan.media.errors import MediaError
 
@@ -39,8 +42,6 @@ class VideoOptions:
 
     def writer(self, stack: contextlib.ExitStack, path: Path, reader) -> BackgroundWriter:
         """A writer like ``reader``'s video, encoding on its own thread, closed with ``stack``."""
-        from stngan.media import VideoWriter
-
         out = stack.enter_context(VideoWriter(path, like=reader, mode=self.mode, crf=self.crf, preset=self.preset))
         return stack.enter_context(BackgroundWriter(out))
 
@@ -119,9 +120,6 @@ def find_faces_in_video(src: Path, options: AnonymizeOptions, progress: bool) ->
 
     Frames are detected ``options.detection_threads`` at a time (torch, OpenCV and TFLite release the GIL
     while they compute; each thread runs single-threaded), and tracked in frame order as they finish."""
-    from stngan.faces.mtcnn import one_torch_thread
-    from stngan.media import VideoReader, to_display
-
     finder, cuts_detector = FaceFinder(options), ShotCutDetector()
     detected, cuts, since_detection, n = {}, [], options.detect_every, 0
     workers = options.detection_threads
@@ -170,8 +168,6 @@ def anonymize_video(src: Path, dst: Path, options: AnonymizeOptions, video: Vide
                     review: Path | None = None, then: InpaintAfter | None = None) -> dict:
     """Two passes over the file: find faces (and shot cuts), complete the tracks both ways, then mask + encode
     (and with ``then``, inpaint before encoding: one command from raw video to inpainted video)."""
-    from stngan.media import VideoReader, from_display, to_display
-
     detected, n, cuts, rotation = find_faces_in_video(src, options, progress)
     faces = complete_tracks(detected, n, cuts, options.hold, options.max_gap)
     stats = AnonymizeStats(tracks=len({f.track for fs in detected.values() for f in fs}), cuts=len(cuts))
@@ -224,7 +220,7 @@ def anonymize_video(src: Path, dst: Path, options: AnonymizeOptions, video: Vide
 
 def _write_review(src: Path, sidecar: Sidecar, review: Path | None) -> None:
     if review is not None:
-        from stngan.inference.review import write_review
+        from stngan.inference.review import write_review  # matplotlib: loaded only when a review is asked for
 
         write_review(src, sidecar, review)
 
@@ -257,8 +253,6 @@ def inpaint_image(src: Path, dst: Path, inpainter: Inpainter, sidecar: Path | No
 def inpaint_video(src: Path, dst: Path, inpainter: Inpainter, sidecar: Path | None, control: LandmarkControl,
                   video: VideoOptions, progress: bool, batch_frames: int = 0) -> dict:
     """Inpaint a video; `batch_frames` consecutive frames share one model call (0: 16 on CUDA, else 1)."""
-    from stngan.media import VideoReader, from_display, to_display
-
     sc = _load_sidecar(src, sidecar)
     batch_frames = batch_frames or (16 if inpainter.device.type == "cuda" else 1)
     rotation = int(sc.source.get("rotation", 0))
@@ -289,8 +283,6 @@ def inpaint_video(src: Path, dst: Path, inpainter: Inpainter, sidecar: Path | No
 
 def image_suffixes() -> set[str]:
     """Every file suffix Pillow can open, except those handled as video (animated GIF)."""
-    from PIL import Image
-
     return {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN} - VIDEO_SUFFIXES
 
 
