@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from stngan.batch.manifest import is_manifest, parse_shard
+from stngan.batch.work import AnonymizeWork, InpaintWork, ModelSpec
 
 NAMES = ("jobs", "threads", "shard", "job_file", "ray_address", "retries")
 META_KEY = "stngan.batch"  # where the command finds its BatchRequest (its own signature stays as it is)
@@ -31,7 +32,7 @@ class BatchRequest:
         return given or is_manifest(input_path)
 
     def options(self, overwrite: bool, quiet: bool):
-        from stngan.batch.runner import BatchOptions
+        from stngan.batch.runner import BatchOptions  # imports inference (torch): not for `stngan --help`
 
         if self.ray_address and self.jobs is not None:
             raise click.UsageError("--jobs sets local worker processes; with --ray the cluster's CPUs decide "
@@ -76,7 +77,7 @@ def request() -> BatchRequest:
 
 def run(work, input_path: Path, output: Path, overwrite: bool, quiet: bool) -> None:
     """Run the batch, print the summary table; exit code 1 when a file failed (after all the others)."""
-    from stngan.batch.runner import run_batch, summary_lines
+    from stngan.batch.runner import run_batch, summary_lines  # imports inference (torch): not for `stngan --help`
 
     summary = run_batch(work, input_path, output, request().options(overwrite, quiet))
     click.echo(f"{work.command} batch -> {output}")
@@ -88,8 +89,6 @@ def run(work, input_path: Path, output: Path, overwrite: bool, quiet: bool) -> N
 
 def anonymize_work(options, video, review: Path | None, then_inpaint: bool, masked_output: Path | None,
                    model: str | None, device: str, batch_frames: int, blend: str):
-    from stngan.batch.work import AnonymizeWork, ModelSpec
-
     if masked_output is not None:
         raise click.UsageError("--masked-output works with a single image or video input")
     if model is not None and not then_inpaint:
@@ -100,8 +99,6 @@ def anonymize_work(options, video, review: Path | None, then_inpaint: bool, mask
 
 def inpaint_work(model: str | None, device: str, amp: str, blend: str, video, batch_frames: int,
                  landmarks_from: Path | None, perturb: float, seed: int, sidecar: Path | None):
-    from stngan.batch.work import InpaintWork, ModelSpec
-
     if sidecar is not None:
         raise click.UsageError("--sidecar works with a single input; in a batch each file's sidecar sits next to it")
     return InpaintWork(ModelSpec(model, device, amp, blend), video, batch_frames, landmarks_from, perturb, seed)

@@ -31,7 +31,7 @@ def ray_task(work, task: Task, threads: int) -> dict:
 def connect(address: str):
     """Use a Ray already initialised in this process (tests), start one here (``local``), or join a cluster."""
     try:
-        import ray
+        import ray  # the optional extra stngan[ray]
     except ImportError:
         raise BatchError("--ray needs Ray: pip install 'stngan[ray]'") from None
     if ray.is_initialized():

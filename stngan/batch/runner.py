@@ -11,8 +11,11 @@ from tqdm import tqdm
 
 from stngan.batch.errors import BatchError
 from stngan.batch.jobs import DONE, FAILED, SKIPPED, JobFile
+from stngan.batch.local import run_local
 from stngan.batch.manifest import JOB_FILE_PREFIX, Shard, is_manifest, list_inputs
+from stngan.batch.ray_runner import run_ray
 from stngan.batch.work import Task, source_of
+from stngan.inference.app import check_output
 
 
 @dataclass(frozen=True)
@@ -64,8 +67,6 @@ def plan(work, src: Path, dst: Path, options: BatchOptions, jobs: JobFile) -> tu
     """The tasks still to do, and how many files the job file already has done with the same options."""
     inputs = list_inputs(src)
     if not is_manifest(src):
-        from stngan.inference.app import check_output
-
         check_output(src, dst, True)
     rels = [rel for rel in inputs.rels if options.shard is None or options.shard.holds(rel)]
     wanted, tasks, done = work.record(), [], 0
@@ -108,12 +109,8 @@ def run_batch(work, src: Path, dst: Path, options: BatchOptions) -> Summary:
 
     try:
         if options.ray:
-            from stngan.batch.ray_runner import run_ray
-
             run_ray(work, tasks, options.ray, threads, on_result, max_retries=options.retries)
         else:
-            from stngan.batch.local import run_local
-
             run_local(work, tasks, jobs_n, threads, on_result, retries=options.retries)
     finally:
         bar.close()

@@ -1,5 +1,8 @@
 """What one file's work is, in a form that travels to a worker process or a Ray node (picklable specs), and
-the wrapper that turns one file into one job record whatever happens to it."""
+the wrapper that turns one file into one job record whatever happens to it.
+
+This module imports no torch: a spawned worker sets its thread limits before the work's own imports run
+(``limit_threads``), so the inference imports are in the functions that need them, each marked."""
 from __future__ import annotations
 
 import glob
@@ -12,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from stngan.batch.jobs import DONE, FAILED, SKIPPED
+from stngan.errors import UserError
 
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
@@ -35,7 +39,7 @@ class ModelSpec:
     blend: str = "poisson"
 
     def build(self):
-        from stngan.inference.inpainter import Inpainter
+        from stngan.inference.inpainter import Inpainter  # in the worker, after limit_threads
 
         return Inpainter(self.model, device=self.device, amp=self.amp, blend=self.blend)
 
@@ -48,12 +52,12 @@ class MediaFiles:
 
     def output_for(self, src: Path, dst: Path) -> Path:
         """ValueError: not a file this tool reads (the file is skipped)."""
-        from stngan.inference.app import output_for
+        from stngan.inference.app import output_for  # in the worker, after limit_threads
 
         return output_for(src, dst)
 
     def check_output(self, src: Path, out: Path, overwrite: bool) -> None:
-        from stngan.inference.app import check_output
+        from stngan.inference.app import check_output  # in the worker, after limit_threads
 
         check_output(src, out, overwrite)
 
@@ -83,8 +87,8 @@ class AnonymizeWork(MediaFiles):
 
 class _Anonymize:
     def __init__(self, work: AnonymizeWork, threads: int) -> None:
-        from stngan.inference.app import InpaintAfter
-        from stngan.inference.control import LandmarkControl
+        from stngan.inference.app import InpaintAfter  # in the worker, after limit_threads
+        from stngan.inference.control import LandmarkControl  # in the worker, after limit_threads
 
         self.work = work
         self.options = work.options if work.options.workers else replace(work.options, workers=threads)
@@ -93,7 +97,7 @@ class _Anonymize:
             self.then = InpaintAfter(work.inpaint.build(), LandmarkControl(), None, work.batch_frames)
 
     def __call__(self, src: Path, dst: Path, rel: str) -> dict:
-        from stngan.inference import app
+        from stngan.inference import app  # in the worker, after limit_threads
 
         review = self.work.review / Path(rel).with_suffix(".html") if self.work.review else None
         if review is not None:
@@ -130,14 +134,14 @@ class InpaintWork(MediaFiles):
 
 class _Inpaint:
     def __init__(self, work: InpaintWork) -> None:
-        from stngan.inference.control import landmark_control
+        from stngan.inference.control import landmark_control  # in the worker, after limit_threads
 
         self.work = work
         self.inpainter = work.model.build()
         self.control = landmark_control(work.landmarks_from, work.perturb, work.seed, self.inpainter.crop_size)
 
     def __call__(self, src: Path, dst: Path, rel: str) -> dict:
-        from stngan.inference import app
+        from stngan.inference import app  # in the worker, after limit_threads
 
         self.inpainter.reset()
         if app.media_kind(src) == "image":
@@ -213,8 +217,6 @@ def one_line(error: BaseException, task: Task | None = None) -> str:
     if task is not None:  # the summary line names the file already
         text = text.replace(str(task.src), "").lstrip(": ").replace(str(task.out_root) + os.sep, "")
     text = " ".join(text.split()) or error.__class__.__name__
-    from stngan.errors import UserError
-
     user = isinstance(error, (UserError, ValueError, OSError))  # bad input, unreadable file: no class name
     return text if user else f"internal error {error.__class__.__name__}: {text}"
 
