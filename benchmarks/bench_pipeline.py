@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
+import numpy as np
 import torch
 
 from stngan import config
@@ -45,10 +46,24 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def make_clip(path: Path, count: int, width: int = 1280, height: int = 720) -> None:
+def make_clip(path: Path, count: int, width: int = 1280, height: int = 720, faces: int = 1) -> None:
+    """A width×height clip of the bundled sample: the whole frame scaled (one face), or ``faces`` copies of
+    it side by side on a grey canvas, each starting a different frame of the sample (independent motion)."""
     with VideoReader(sample_clip()) as reader:
-        src = [cv2.resize(f.image, (width, height), interpolation=cv2.INTER_CUBIC) for f in reader]
+        frames = [f.image for f in reader]
         like = dataclasses.replace(reader.info, width=width, height=height)
+    if faces == 1:
+        src = [cv2.resize(f, (width, height), interpolation=cv2.INTER_CUBIC) for f in frames]
+    else:
+        tile = min(width // faces, height)
+        src = []
+        for i in range(len(frames)):
+            canvas = np.full((height, width, 3), 110, np.uint8)
+            for k in range(faces):
+                img = cv2.resize(frames[(i + 7 * k) % len(frames)], (tile, tile), interpolation=cv2.INTER_AREA)
+                y0 = (height - tile) // 2
+                canvas[y0:y0 + tile, k * tile:(k + 1) * tile] = img
+            src.append(canvas)
     step = round(1 / (like.fps * like.time_base))  # pts per frame
     with VideoWriter(path, like, mode="lossy", crf=18, copy_audio=False) as writer:
         for i in range(count):
