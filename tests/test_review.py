@@ -174,8 +174,8 @@ def test_image_page(tmp_path, photo_face):
     face = _face(box, landmarks, 30, 16, 0)
     sidecar = Sidecar({"name": "photo.png", "kind": "image", "width": FRAME_W, "height": FRAME_H, "frame_count": 1},
                       {}, [FrameRecord(0, [face])])
-    page = write_review(path, sidecar, tmp_path / "r.html").read_text(encoding="utf-8")
-    _assert_self_contained(page)
+    page = write_review(path, sidecar, tmp_path / "reviews" / "sub" / "r.html").read_text(encoding="utf-8")
+    _assert_self_contained(page)  # the page's folders are made (a folder run mirrors the input tree)
     assert "Image: 1 face." in _section(page, "timeline")
     assert "Every frame has at least one face" in page and "None: every mask was built" in page
     assert 'id="track-0"' in page and np.array_equal(_image(page, "first · frame 0"), face_crop(img, face))

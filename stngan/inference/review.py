@@ -234,7 +234,8 @@ def _fallback(plan: ReviewPlan, pictures: Pictures) -> Section:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file next to ``path`` and rename it over ``path``."""
+    """Write ``text`` to a temporary file next to ``path`` and rename it over ``path`` (folders made)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
