@@ -47,6 +47,13 @@ class _StoreDataset(Dataset):
         return frame_sample(self.store.crop(i), self.store.landmarks(i), rng, mask_jitter=self.mask_jitter,
                             hflip=self.hflip, with_cond=self.landmarks)
 
+    def _faces_of_split(self) -> np.ndarray:
+        """Store indices of the split's faces (one item each); StoreError when there are none."""
+        indices = self.store.split_indices(self.split)
+        if len(indices) == 0:
+            raise self._empty("faces")
+        return indices
+
     def _empty(self, what: str) -> StoreError:
         return StoreError(f"{self.store.path} has no {what} in split {self.split!r} "
                           f"(faces per split: {self.store.counts})")
@@ -70,9 +77,7 @@ class FrameDataset(_StoreDataset):
     def __init__(self, store_path: str | Path, split: str = "train", mask_jitter: float = 3.0, hflip: float = 0.5,
                  landmarks: bool = True, seed: int = 0, tone: float = 0.0) -> None:
         super().__init__(store_path, split, mask_jitter, landmarks, seed, tone, hflip)
-        self.indices = self.store.split_indices(split)
-        if len(self.indices) == 0:
-            raise self._empty("faces")
+        self.indices = self._faces_of_split()
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -135,9 +140,7 @@ class MotionWindowDataset(_StoreDataset):
             raise ValueError(f"known-motion windows need T >= 2, got {T}")
         self.T = T
         self.motion = dict(shift=shift, zoom=zoom, rotate=rotate, brightness=brightness)
-        self.indices = self.store.split_indices(split)
-        if len(self.indices) == 0:
-            raise self._empty("faces")
+        self.indices = self._faces_of_split()
 
     def __len__(self) -> int:
         return len(self.indices)
