@@ -121,6 +121,11 @@ class FaceDetector:
         """Whether ``detect_with_points(fast_only=True)`` runs a cheaper detector (the union's BlazeFace)."""
         return self.kind == "mtcnn+blazeface"
 
+    @property
+    def detects_near(self) -> bool:
+        """Whether :meth:`detect_near` can re-detect tracked faces locally (the MTCNN kinds)."""
+        return "mtcnn" in self.kind
+
     def _load(self):
         if self._model is None:
             if self.kind == "hog":
@@ -178,7 +183,7 @@ class FaceDetector:
         """MTCNN on a window around each of ``boxes`` (faces tracked in the previous frame): a fresh box and
         points for every tracked face at a few ms per face, for the frames between full detections. Finds
         faces of half to twice the tracked size within a face side of where it was."""
-        if "mtcnn" not in self.kind:
+        if not self.detects_near:
             raise ValueError(f"detect_near needs an MTCNN detector, this one is {self.kind!r}")
         model = self._load()["mtcnn"]
         h, w = img.shape[:2]

@@ -96,7 +96,8 @@ class FaceFinder:
     def __init__(self, options: AnonymizeOptions) -> None:
         self.options = options
         self.tracker = IouTracker(max_gap=options.max_gap)
-        self.has_fast_part = FaceDetector(options.detector).has_fast_part
+        kind = FaceDetector(options.detector)  # what the detector can do; nothing is loaded
+        self.has_fast_part, self.follows_tracks = kind.has_fast_part, kind.detects_near
         self._predictor = LandmarkPredictor()
         self._local = threading.local()
 
@@ -139,11 +140,6 @@ class FaceFinder:
         ``fast_only``: only the detector's fast part, see :meth:`FaceDetector.detect_with_points`)."""
         frame = np.ascontiguousarray(frame)
         return self._with_masks(frame, self._detections(frame, fast_only))
-
-    @property
-    def follows_tracks(self) -> bool:
-        """Whether frames between full detections re-detect each live track locally (MTCNN detectors)."""
-        return "mtcnn" in self.options.detector
 
     def fast_detections(self, frame: np.ndarray) -> list[Detection]:
         """The detector's fast part alone (thread-safe; empty if it has none), for :meth:`detect_tracked`."""
