@@ -205,7 +205,7 @@ def test_inpainter_splits_many_faces_into_bounded_calls(tmp_path):
     g = torch.Generator().manual_seed(0)
     mask = (torch.rand(1, 64, 64, generator=g) > 0.7).float()
     items = [CropInput(i, None, torch.rand(3, 64, 64, generator=g) * 2 - 1, mask,
-                       torch.rand(5, 64, 64, generator=g), np.zeros((1, 1), np.uint8)) for i in range(5)]
+                       torch.rand(5, 64, 64, generator=g), np.zeros((1, 1), np.uint8), np.zeros((68, 2))) for i in range(5)]
     ckpt = tiny_checkpoint(tmp_path)
     whole = Inpainter(ckpt, max_batch=32).inpaint(items)
     split = Inpainter(ckpt, max_batch=2).inpaint(items)

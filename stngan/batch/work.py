@@ -16,6 +16,7 @@ from pathlib import Path
 
 from stngan.batch.jobs import DONE, FAILED, SKIPPED
 from stngan.errors import UserError
+from stngan.inference.temporal import DEFAULT_WEIGHT
 
 THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
@@ -37,11 +38,12 @@ class ModelSpec:
     device: str = "cpu"
     amp: str = "auto"
     blend: str = "poisson"
+    temporal: float = DEFAULT_WEIGHT
 
     def build(self):
         from stngan.inference.inpainter import Inpainter  # in the worker, after limit_threads
 
-        return Inpainter(self.model, device=self.device, amp=self.amp, blend=self.blend)
+        return Inpainter(self.model, device=self.device, amp=self.amp, blend=self.blend, temporal=self.temporal)
 
 
 class MediaFiles:

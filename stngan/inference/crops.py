@@ -33,6 +33,7 @@ class CropInput:
     mask: torch.Tensor  # (1, S, S) {0, 1}
     cond: torch.Tensor  # (C, S, S) landmark maps
     frame_mask: np.ndarray  # (H, W) uint8 mask in frame coordinates
+    landmarks: np.ndarray  # (68, 2) float64: the landmarks the condition shows, in crop pixels
 
 
 def to_unit_range(img: np.ndarray) -> torch.Tensor:
@@ -54,7 +55,7 @@ def prepare_crop(frame: np.ndarray, track: int, transform: CropTransform, frame_
     x_hat = to_unit_range(transform.crop(frame)) * (1 - mask)
     cond = torch.from_numpy(render_condition(crop_landmarks, size=size))
     frame_mask = rasterize(frame_geometry, frame.shape[0], frame.shape[1])
-    return CropInput(track, transform, x_hat, mask, cond, frame_mask)
+    return CropInput(track, transform, x_hat, mask, cond, frame_mask, np.asarray(crop_landmarks, dtype=np.float64))
 
 
 def paste(frame: np.ndarray, item: CropInput, y: torch.Tensor, blend: str = "none") -> np.ndarray:

@@ -26,6 +26,7 @@ from stngan.faces.masks import apply_mask, rasterize
 from stngan.inference.control import LandmarkControl
 from stngan.inference.crops import paste, prepare_crop
 from stngan.inference.inpainter import Inpainter
+from stngan.inference.temporal import TemporalFilter
 from stngan.inference.sidecar import FACE_ORIGINS, MASK_RULES, FaceRecord, FrameRecord, Sidecar
 from stngan.inference.tracking import IouTracker, smooth_track
 
@@ -221,6 +222,7 @@ class FrameInpainter:
         self.tracks = smoothed_tracks(sidecar, pad, inpainter.crop_size, smooth_radius)
         self.control = control or LandmarkControl()
         self.last_frame_of_track = {k[1]: k[0] for k in sorted(self.tracks)}
+        self.temporal = TemporalFilter(inpainter.temporal)
         self.faces_done = 0
 
     def process(self, frame: np.ndarray, index: int) -> np.ndarray:
@@ -247,8 +249,13 @@ class FrameInpainter:
         ys = self.inpainter.inpaint(items)
         for item, y, (k, index) in zip(items, ys, owner):
             outs[k] = paste(outs[k], item, y, self.inpainter.blend)
+            # the rectifying neighbourhood: about one model pixel, in frame pixels
+            radius = max(1, round(1.0 / item.transform.scale))
+            outs[k] = self.temporal.apply(outs[k], item.frame_mask, item.transform.to_frame(item.landmarks),
+                                          item.track, radius)
             if self.last_frame_of_track.get(item.track) == index:
                 self.inpainter.end_track(item.track)
+                self.temporal.end_track(item.track)
         self.faces_done += len(items)
         return outs
 

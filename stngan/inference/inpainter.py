@@ -15,6 +15,7 @@ from stngan.checkpoint import CheckpointError, resolve
 from stngan.config import ExperimentConfig
 from stngan.inference.blend import BLEND_MODES, poisson_blend
 from stngan.inference.crops import CropInput
+from stngan.inference.temporal import DEFAULT_WEIGHT, check_weight
 from stngan.models.build import load_generator
 from stngan.models.generator import background_copy
 
@@ -54,14 +55,18 @@ class Inpainter:
     track id (items of one track must arrive in frame order; `end_track` frees a finished track's state,
     `reset` all of them). ``blend="poisson"`` blends each fill into the visible skin around it
     (:mod:`stngan.inference.blend`); ``"none"`` returns the model's output as the paper composites it
-    (background copy when the model was trained with it).
+    (background copy when the model was trained with it). ``temporal``: in videos, the weight of each new
+    fill against its track's motion-compensated history (:mod:`stngan.inference.temporal`; 1 = off); each
+    video's :class:`~stngan.inference.frames.FrameInpainter` keeps that history.
     """
 
     def __init__(self, model: str | Path | None = None, device: str = "cpu", amp: str = "auto",
-                 allowed_kinds: tuple[str, ...] = ("si", "stn"), max_batch: int = 32, blend: str = "poisson") -> None:
+                 allowed_kinds: tuple[str, ...] = ("si", "stn"), max_batch: int = 32, blend: str = "poisson",
+                 temporal: float = DEFAULT_WEIGHT) -> None:
         if blend not in BLEND_MODES:
             raise ValueError(f"unknown blend mode {blend!r}; use one of {', '.join(BLEND_MODES)}")
         self.blend = blend
+        self.temporal = check_weight(temporal)
         self.path = resolve(model_path(model))
         self.device = torch.device(device)
         self.g, self.cfg = load_generator(self.path, map_location=self.device)
