@@ -171,12 +171,15 @@ def videos(**kwargs: Any) -> dict:
 @click.option("--videos", default=0, show_default=True, type=click.IntRange(min=0),
               help="Also this many synthetic face videos (latent walks + camera motion) for STN.")
 @click.option("--frames", default=48, show_default=True, type=click.IntRange(min=3), help="Frames per video.")
+@click.option("--spread", default=0.0, show_default=True, type=click.FloatRange(0.0, 3.0),
+              help="Pose/expression spread of the images: each gets Gaussian multiples of the yaw, pitch, mouth, "
+                   "smile and eye directions, σ = SPREAD × the video walks' amplitudes (0: as before).")
 @click.option("--seed", default=0, show_default=True, help="Item i depends only on (seed, i).")
 @click.option("--source-dir", type=click.Path(file_okay=False), help="Where generated media go (default: OUT.source).")
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(min=1), help="Worker processes.")
 @click.option("--progress/--no-progress", default=True, show_default=True, help="Show a progress bar.")
-def synthetic(out: str, count: int, videos: int, frames: int, seed: int, source_dir: str | None, workers: int,
-              progress: bool) -> None:
+def synthetic(out: str, count: int, videos: int, frames: int, spread: float, seed: int, source_dir: str | None,
+              workers: int, progress: bool) -> None:
     """Generate faces with MobileStyleGAN (FFHQ, NVIDIA non-commercial licence), then prepare them as a store.
 
     Needs the optional extra: pip install "openvino>=2024,<2027" && pip install --no-deps random-face==2021.7.21.1
@@ -187,7 +190,7 @@ def synthetic(out: str, count: int, videos: int, frames: int, seed: int, source_
 
     src = Path(source_dir or f"{out}.source")
     try:
-        generate_images(src / "images", count, seed, 256, workers)
+        generate_images(src / "images", count, seed, 256, workers, spread=spread)
         result = prepare_folder(src / "images", Path(out) / "images", workers=workers, progress=progress)
         click.echo(f"images store: {result['store']} {json.dumps(result['counts'])}")
         if videos:

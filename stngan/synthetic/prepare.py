@@ -4,8 +4,8 @@ Intended pipeline: :func:`generate_images` -> ``stngan.data.prepare.folder.prepa
 landmarks, 128x128 crops) -> face-crop store; :func:`generate_videos` -> the video preparer likewise.
 
 Both writers are deterministic and resumable: item ``i`` of a run with seed ``S`` depends only on (S, i)
-(image i = ``FaceGenerator.sample(numpy.random.default_rng([S, 0, i]))``, video i uses
-``default_rng([S, 1, i])``), files that already exist are skipped, and each file appears atomically (written to
+(image i = ``FaceGenerator.sample(numpy.random.default_rng([S, 0, i]))``, with a pose/expression ``spread``
+:func:`still_w` draws from the same generator; video i uses ``default_rng([S, 1, i])``), files that already exist are skipped, and each file appears atomically (written to
 a hidden ``.*.tmp`` file in the same folder, then :func:`os.replace`), so an interrupted run leaves no partial
 files under the final names; rerun the same command to finish it. Killed runs may leave hidden ``.*.tmp``
 files behind; they are never read and may be deleted.
@@ -31,8 +31,9 @@ from stngan.errors import InputError
 from stngan.faces.image_io import save_png_atomic
 from stngan.media.video_reader import frame_to_rgb
 from stngan.parallel import run_jobs
-from stngan.synthetic.directions import load_directions
+from stngan.synthetic.directions import Directions, load_directions
 from stngan.synthetic.naming import image_name, video_name
+from stngan.synthetic.semantic import spread_wplus
 from stngan.synthetic.stylegan import FaceGenerator, check_size
 from stngan.synthetic.walks import WalkSettings, face_video
 
@@ -115,8 +116,25 @@ def read_video(path: str | os.PathLike) -> np.ndarray:
 
 
 # -- images ------------------------------------------------------------------------------------------------
-def _make_image(gen: FaceGenerator, out_dir: Path, seed: int, index: int, size: int, truncation: float) -> None:
-    img = gen.sample(np.random.default_rng([seed, 0, index]), 1, truncation, size)[0]
+def still_w(gen: FaceGenerator, seed: int, index: int, truncation: float, spread: float = 0.0,
+            directions: Directions | None = None) -> np.ndarray:
+    """The latent of image ``index``: (1, 512) w, or with ``spread`` > 0 (1, L, 512) w+ moved along the
+    semantic directions (after the z draw, the same generator draws one coefficient per direction)."""
+    rng = np.random.default_rng([seed, 0, index])
+    w = gen.sample_w(rng, 1, truncation)
+    if spread == 0:
+        return w
+    if directions is None:
+        raise ValueError("spread > 0 needs directions (stngan.synthetic.directions.load_directions)")
+    return spread_wplus(w, gen.num_layers, directions, rng, spread)
+
+
+def _make_image(gen: FaceGenerator, out_dir: Path, seed: int, index: int, size: int, truncation: float,
+                spread: float = 0.0, directions: Directions | None = None) -> None:
+    if spread == 0:  # today's path, kept literally so that default output stays bit-identical
+        img = gen.sample(np.random.default_rng([seed, 0, index]), 1, truncation, size)[0]
+    else:
+        img = gen.synthesize(still_w(gen, seed, index, truncation, spread, directions), size)[0]
     save_png_atomic(out_dir / image_name(seed, index), img)
 
 
@@ -130,13 +148,15 @@ class _ImageChunk:
     size: int
     truncation: float
     threads: int
+    spread: float = 0.0
 
 
 def _image_chunk(chunk: _ImageChunk, progress: Callable[[int], None]) -> int:
     """Worker-process body: one generator for the whole chunk."""
     gen = FaceGenerator(threads=chunk.threads)
+    dirs = load_directions(gen) if chunk.spread else None
     for i in chunk.indices:
-        _make_image(gen, chunk.out_dir, chunk.seed, i, chunk.size, chunk.truncation)
+        _make_image(gen, chunk.out_dir, chunk.seed, i, chunk.size, chunk.truncation, chunk.spread, dirs)
         progress(1)
     return len(chunk.indices)
 
@@ -147,8 +167,12 @@ def _todo(out_dir: Path, count: int, name: Callable[[int], str]) -> list[int]:
 
 def generate_images(out_dir: str | os.PathLike, count: int, seed: int, size: int = 256, workers: int = 1, *,
                     truncation: float = 0.7, threads: int | None = None, generator: FaceGenerator | None = None,
-                    progress: bool = True) -> GenerationSummary:
+                    progress: bool = True, spread: float = 0.0) -> GenerationSummary:
     """Write ``count`` face images ``synth_{seed}_{i:06d}.png`` (size x size RGB) into ``out_dir``.
+
+    ``spread`` S > 0 widens pose and expression: each image's w+ rows 0-10 get Gaussian multiples of the
+    semantic directions with σ = S × the walks' amplitudes (:mod:`stngan.synthetic.semantic`); S = 0 (default)
+    gives exactly the images of earlier versions.
 
     Resumable (existing files are skipped) and deterministic per (seed, i), whatever ``workers`` is.
     ``workers`` > 1 uses that many processes, each with its own generator (``threads`` OpenVINO threads each,
@@ -156,6 +180,8 @@ def generate_images(out_dir: str | os.PathLike, count: int, seed: int, size: int
     ``threads`` default = OpenVINO's). Costs about 0.5 s of one CPU core per image.
     """
     _check_args(count, seed, workers)
+    if not 0 <= spread <= 3:
+        raise InputError(f"spread must be in [0, 3], got {spread!r}")
     size = check_size(size)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -166,11 +192,13 @@ def generate_images(out_dir: str | os.PathLike, count: int, seed: int, size: int
     try:
         if workers == 1 or len(todo) <= 1:
             gen = generator if generator is not None else FaceGenerator(threads=threads)
+            dirs = load_directions(gen) if spread and todo else None
             for i in todo:
-                _make_image(gen, out, seed, i, size, truncation)
+                _make_image(gen, out, seed, i, size, truncation, spread, dirs)
                 bar.update(1)
         else:
-            chunks = [_ImageChunk(out, todo[k::workers], seed, size, truncation, threads or 1) for k in range(workers)]
+            chunks = [_ImageChunk(out, todo[k::workers], seed, size, truncation, threads or 1, spread)
+                      for k in range(workers)]
             run_jobs(_image_chunk, chunks, workers, bar)
     finally:
         bar.close()

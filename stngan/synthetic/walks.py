@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from stngan.synthetic.semantic import (SEMANTIC_AMPLITUDES, SEMANTIC_CLIP, SEMANTIC_ROWS, add_semantic,
+                                       direction_matrix, draw_coefficients)
 from stngan.synthetic.stylegan import NATIVE_SIZE, STYLE_DIM, FaceGenerator, SeedLike, as_rng, check_size, to_uint8
 
 if TYPE_CHECKING:
@@ -35,11 +37,10 @@ class WalkSettings:
 
     truncation: float = 0.7        # identity w0 = w_avg + truncation * (w - w_avg)
     key_every: float = 12.0        # frames between latent keyframes (larger = slower changes)
-    amplitudes: tuple[tuple[str, float], ...] = (
-        ("yaw", 1.5), ("pitch", 1.0), ("mouth_open", 1.2), ("smile", 1.0), ("eyes_open", 0.7))
-    clip: float = 2.5              # semantic keyframe values are clipped to +-clip standard deviations
+    amplitudes: tuple[tuple[str, float], ...] = SEMANTIC_AMPLITUDES
+    clip: float = SEMANTIC_CLIP    # semantic keyframe values are clipped to +-clip standard deviations
     coarse_layers: int = 5         # w+ rows [0, coarse_layers) get pose_strength
-    middle_layers: int = 11        # rows [coarse_layers, middle_layers) get expression_strength, the rest detail;
+    middle_layers: int = SEMANTIC_ROWS  # rows [coarse_layers, middle_layers) get expression_strength, the rest detail;
     #                                the semantic directions act on rows [0, middle_layers)
     pose_strength: float = 0.1
     expression_strength: float = 0.15
@@ -105,10 +106,8 @@ def latent_walk(generator: FaceGenerator, seed: SeedLike, frames: int, settings:
         if directions is None:
             raise ValueError("a walk with semantic amplitudes needs directions "
                              "(stngan.synthetic.directions.load_directions)")
-        vecs = np.stack([directions[name] for name, _ in s.amplitudes])         # (A, 512)
-        amps = np.array([a for _, a in s.amplitudes], np.float32)
-        coef = np.clip(rng.standard_normal((n_keys, len(amps))), -s.clip, s.clip).astype(np.float32) * amps
-        keys[:, :s.middle_layers] += (coef @ vecs)[:, None, :]
+        vecs, amps = direction_matrix(directions, s.amplitudes)
+        add_semantic(keys, draw_coefficients(rng, n_keys, amps, s.clip), vecs, s.middle_layers)
     return catmull_rom(keys, t).astype(np.float32)
 
 
