@@ -87,6 +87,10 @@ class DataConfig:
     mask_jitter: float = 3.0  # ± px on each circle radius at 128² (paper 4.2)
     hflip: float = 0.5
     tone: float = 0.0  # probability of a random tone change (darker/lighter, saturation, tint): stngan.data.tone
+    # SI / PartialConv faces, not in the paper (stngan.data.augment): roll, zoom and occluders, image and landmarks
+    rotate: float = 0.0  # max in-plane roll, degrees (uniform in ±rotate)
+    scale: float = 0.0  # max |zoom − 1| (uniform in [1 − scale, 1 + scale])
+    occluders: float = 0.0  # probability of a hand or microphone pasted over part of one mask circle
     workers: int = 2  # DataLoader worker processes (0: load in the training process)
     detector: str = "hog"  # when data.source is an image folder: the detector that crops it (hog | cnn)
     motion: MotionConfig = field(default_factory=MotionConfig)  # STN only: known-motion windows
@@ -95,6 +99,9 @@ class DataConfig:
         self.motion.validate()
         _check(0.0 <= self.hflip <= 1.0, "data.hflip", "in [0, 1]", self.hflip)
         _check(0.0 <= self.tone <= 1.0, "data.tone", "in [0, 1]", self.tone)
+        _check(0.0 <= self.rotate <= 45.0, "data.rotate", "in [0, 45] degrees", self.rotate)
+        _check(0.0 <= self.scale <= 0.5, "data.scale", "in [0, 0.5]", self.scale)
+        _check(0.0 <= self.occluders <= 1.0, "data.occluders", "in [0, 1]", self.occluders)
         _check(self.mask_jitter >= 0, "data.mask_jitter", ">= 0", self.mask_jitter)
         _check(self.detector in ("hog", "cnn"), "data.detector", "hog or cnn", self.detector)
         _check(self.workers >= 0, "data.workers", ">= 0", self.workers)
@@ -176,6 +183,10 @@ class ExperimentConfig:
                "0 unless data.motion.enabled is true (the loss needs the known flow)", self.loss.lambda_warp)
         _check(not self.data.motion.enabled or self.model.T >= 2, "model.T", ">= 2 with data.motion.enabled",
                self.model.T)
+        for name in ("rotate", "scale", "occluders"):
+            _check(not getattr(self.data, name) or self.model.kind != "stn", f"data.{name}",
+                   "0 unless model.kind is si or partialconv (STN windows do not take it yet)",
+                   getattr(self.data, name))
         return self
 
     def to_dict(self) -> dict[str, Any]:

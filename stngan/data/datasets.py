@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from stngan.data.augment import FaceAugment, augmented_face
 from stngan.data.motion import Motion, apply_gain, backward_flows, warp_image, warp_points
 from stngan.data.sample import frame_sample, stack_samples
 from stngan.data.store import FaceStore, StoreError
@@ -44,8 +45,11 @@ class _StoreDataset(Dataset):
         return np.random.default_rng([self.seed, self.epoch, index])
 
     def _frame(self, i: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-        return frame_sample(self.store.crop(i), self.store.landmarks(i), rng, mask_jitter=self.mask_jitter,
-                            hflip=self.hflip, with_cond=self.landmarks)
+        return self._sample(self.store.crop(i), self.store.landmarks(i), rng)
+
+    def _sample(self, crop: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        return frame_sample(crop, landmarks, rng, mask_jitter=self.mask_jitter, hflip=self.hflip,
+                            with_cond=self.landmarks)
 
     def _faces_of_split(self) -> np.ndarray:
         """Store indices of the split's faces (one item each); StoreError when there are none."""
@@ -71,20 +75,33 @@ class FrameDataset(_StoreDataset):
     ``landmarks=False``), ``index`` (position in this dataset; the store item is ``indices[index]``).
     Masks follow the landmarks, radii jittered by up to ``mask_jitter`` crop px (paper: 3); images are
     mirrored with probability ``hflip`` (paper: 0.5) and re-toned with probability ``tone`` (not in the
-    paper; see stngan.data.tone).
+    paper; see stngan.data.tone). Before that (not in the paper; :mod:`stngan.data.augment`) the face may be
+    rolled by up to ``rotate`` degrees and zoomed by up to ``scale``, landmarks with it, and get a hand or
+    microphone over part of the mask with probability ``occluders``; all 0 (default) draws nothing extra.
     """
 
     def __init__(self, store_path: str | Path, split: str = "train", mask_jitter: float = 3.0, hflip: float = 0.5,
-                 landmarks: bool = True, seed: int = 0, tone: float = 0.0) -> None:
+                 landmarks: bool = True, seed: int = 0, tone: float = 0.0, *, rotate: float = 0.0,
+                 scale: float = 0.0, occluders: float = 0.0) -> None:
         super().__init__(store_path, split, mask_jitter, landmarks, seed, tone, hflip)
+        self.augment = FaceAugment(rotate=rotate, scale=scale, occluders=occluders)
         self.indices = self._faces_of_split()
 
     def __len__(self) -> int:
         return len(self.indices)
 
+    def face(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """(crop (H, W, 3) uint8, landmarks (68, 2)) of item ``index`` after the pose/occluder augmentation."""
+        i = int(self.indices[index])
+        crop, lm = self.store.crop(i), self.store.landmarks(i)
+        if not self.augment.active:
+            return crop, lm
+        return augmented_face(crop, lm, self.augment, [self.seed, self.epoch, index])
+
     def __getitem__(self, index: int) -> Sample:
         rng = self._rng(index)
-        sample = self._frame(int(self.indices[index]), rng)
+        crop, lm = self.face(index)
+        sample = self._sample(crop, lm, rng)
         return _tensors(toned(sample, Tone.draw(rng, self.tone)), index)
 
 

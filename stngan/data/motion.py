@@ -43,21 +43,26 @@ class Motion:
 
     def matrices(self, T: int, size: int) -> np.ndarray:
         """(T, 3, 3) float64 homogeneous still → frame t maps (module doc)."""
-        c = (size - 1) / 2.0
         out = np.empty((T, 3, 3))
         for t in range(T):
             k = t - (T - 1) / 2.0
-            s, a = self.scale ** k, self.angle * k
-            rs = s * np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
-            shift = np.array([c + k * self.dx, c + k * self.dy])
-            out[t] = np.eye(3)
-            out[t, :2, :2] = rs
-            out[t, :2, 2] = shift - rs @ np.array([c, c])
+            out[t] = similarity_matrix(size, self.scale ** k, self.angle * k, k * self.dx, k * self.dy)
         return out
 
     def gains(self, T: int) -> np.ndarray:
         """(T,) float32 brightness factor of each frame relative to the still."""
         return np.array([self.gain ** (t - (T - 1) / 2.0) for t in range(T)], dtype=np.float32)
+
+
+def similarity_matrix(size: int, scale: float, angle: float, dx: float = 0.0, dy: float = 0.0) -> np.ndarray:
+    """(3, 3) float64 map: scale by ``scale`` and rotate by ``angle`` radians about the centre of a ``size`` px
+    crop, then shift by (dx, dy) px."""
+    c = (size - 1) / 2.0
+    rs = scale * np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    out = np.eye(3)
+    out[:2, :2] = rs
+    out[:2, 2] = np.array([c + dx, c + dy]) - rs @ np.array([c, c])
+    return out
 
 
 def warp_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -66,11 +71,12 @@ def warp_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     return (p @ matrix[:2, :2].T + matrix[:2, 2]).astype(np.float32)
 
 
-def warp_image(img: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 still → the frame under ``matrix``; bilinear, edges replicated (as the crops are)."""
+def warp_image(img: np.ndarray, matrix: np.ndarray, reflect: bool = False) -> np.ndarray:
+    """(H, W, 3) uint8 still → the frame under ``matrix``; bilinear, edges replicated (as the crops are) or,
+    with ``reflect``, mirrored (large rotations: a replicated edge would smear streaks into the corners)."""
     h, w = img.shape[:2]
-    return cv2.warpAffine(np.ascontiguousarray(img), matrix[:2], (w, h), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)
+    border = cv2.BORDER_REFLECT_101 if reflect else cv2.BORDER_REPLICATE
+    return cv2.warpAffine(np.ascontiguousarray(img), matrix[:2], (w, h), flags=cv2.INTER_LINEAR, borderMode=border)
 
 
 def backward_flows(matrices: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:

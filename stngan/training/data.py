@@ -99,7 +99,8 @@ def build_dataset(cfg: ExperimentConfig, store: Path, split: str | None = None, 
                                    brightness=m.brightness, **common)
     if cfg.model.kind == "stn":
         return WindowDataset(store, T=cfg.model.T, **common)
-    return FrameDataset(store, **common)
+    faces = dict(rotate=d.rotate, scale=d.scale, occluders=d.occluders) if augment else {}
+    return FrameDataset(store, **common, **faces)
 
 
 @dataclass(frozen=True)
