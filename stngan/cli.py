@@ -122,6 +122,13 @@ def _temporal_option(f):
                              "ones (lower: steadier, slower to follow expressions; 1: off).")(f)
 
 
+def _runtime_option(f):
+    return click.option("--runtime", type=click.Choice(["auto", "torch", "onnx"]), default="auto", show_default=True,
+                        help="What runs an SI model on the CPU: onnx (ONNX Runtime fp32: faster, within one grey level "
+                             "of torch) or torch; auto: onnx when onnxruntime is installed. STN models and CUDA run "
+                             "on torch (a streaming state per track does not fit one ONNX graph).")(f)
+
+
 def _overwrite_option(f):
     return click.option("--overwrite", is_flag=True, help="Replace an existing output (never the input).")(f)
 
@@ -168,12 +175,13 @@ def _rgb(value: str) -> tuple[int, int, int]:
 @click.option("--blend", type=click.Choice(["poisson", "none"]), default="poisson", show_default=True,
               help="With --inpaint: blend each fill into the skin around it (poisson) or paste it as painted (none).")
 @_temporal_option
+@_runtime_option
 @_overwrite_option
 @_video_options
 @_batch_options
 def anonymize(input_path, output, detector, min_face, upsample, max_res, detect_every, hold, max_gap, workers, fill, review,
-              then_inpaint, masked_output, model, device, batch_frames, blend, temporal, overwrite, lossless, crf,
-              preset, quiet) -> None:
+              then_inpaint, masked_output, model, device, batch_frames, blend, temporal, runtime, overwrite, lossless,
+              crf, preset, quiet) -> None:
     """Mask eyes, nose and mouth of every face (paper's circles); writes OUTPUT and OUTPUT.stngan.json."""
     from stngan.inference import app
     from stngan.inference.frames import AnonymizeOptions
@@ -184,11 +192,11 @@ def anonymize(input_path, output, detector, min_face, upsample, max_res, detect_
 
     if batch_cli.request().wanted(input_path):
         work = batch_cli.anonymize_work(options, video, review, then_inpaint, masked_output, model, device, batch_frames,
-                                        blend, temporal)
+                                        blend, temporal, runtime)
         return batch_cli.run(work, input_path, output, overwrite, quiet)
     folder = input_path.is_dir()
     then = _inpaint_after(input_path, then_inpaint, masked_output, model, device, batch_frames, blend, temporal,
-                          overwrite, folder)
+                          runtime, overwrite, folder)
 
     def review_for(src: Path) -> Path | None:
         if review is None:
@@ -199,11 +207,13 @@ def anonymize(input_path, output, detector, min_face, upsample, max_res, detect_
                             lambda s, d: app.anonymize_image(s, d, options, review_for(s), then),
                             lambda s, d: app.anonymize_video(s, d, options, video, not quiet, review_for(s), then),
                             progress=not quiet, overwrite=overwrite)
+    if then:
+        stats["runtime"] = then.inpainter.runtime_name
     _summary("anonymized + inpainted" if then else "anonymized", output, stats)
 
 
 def _inpaint_after(input_path: Path, enabled: bool, masked: Path | None, model: str | None, device: str,
-                   batch_frames: int, blend: str, temporal: float, overwrite: bool, folder: bool):
+                   batch_frames: int, blend: str, temporal: float, runtime: str, overwrite: bool, folder: bool):
     """The one-pass inpainting step of `anonymize --inpaint`, or None (options checked up front)."""
     if not enabled:
         if masked is not None or model is not None:
@@ -217,8 +227,8 @@ def _inpaint_after(input_path: Path, enabled: bool, masked: Path | None, model: 
         if folder:
             raise click.UsageError("--masked-output works with a single image or video input")
         app.check_output(input_path, masked, overwrite)
-    return app.InpaintAfter(Inpainter(model, device=device, blend=blend, temporal=temporal), LandmarkControl(), masked,
-                            batch_frames)
+    inpainter = Inpainter(model, device=device, blend=blend, temporal=temporal, runtime=runtime)
+    return app.InpaintAfter(inpainter, LandmarkControl(), masked, batch_frames)
 
 
 def _summary(verb: str, output: Path, stats: dict) -> None:
@@ -250,25 +260,26 @@ def _summary(verb: str, output: Path, stats: dict) -> None:
               help="Blend each fill into the skin around it (poisson: colour and brightness from the mask's edge) "
                    "or paste it as the model painted it (none).")
 @_temporal_option
+@_runtime_option
 @_overwrite_option
 @_video_options
 @_batch_options
 def inpaint(input_path, output, model, sidecar, device, amp, landmarks_from, perturb, seed, batch_frames, blend,
-            temporal, overwrite, lossless, crf, preset, quiet) -> None:
+            temporal, runtime, overwrite, lossless, crf, preset, quiet) -> None:
     """Inpaint the masked faces of an anonymized image, folder or video; outside the masks image (PNG) and
     --lossless video outputs keep every pixel."""
     from stngan.inference import app
     from stngan.inference.control import landmark_control
     from stngan.inference.inpainter import Inpainter
 
-    inpainter = Inpainter(model, device=device, amp=amp, blend=blend, temporal=temporal)
+    inpainter = Inpainter(model, device=device, amp=amp, blend=blend, temporal=temporal, runtime=runtime)
     control = landmark_control(landmarks_from, perturb, seed, inpainter.crop_size)
     video = app.VideoOptions("lossless" if lossless else "lossy", crf, preset)
     from stngan.batch import cli as batch_cli  # a folder or manifest as a resumable batch (docs/BATCH.md)
 
     if batch_cli.request().wanted(input_path):
-        work = batch_cli.inpaint_work(model, device, amp, blend, temporal, video, batch_frames, landmarks_from, perturb,
-                                      seed, sidecar)
+        work = batch_cli.inpaint_work(model, device, amp, blend, temporal, runtime, video, batch_frames, landmarks_from,
+                                      perturb, seed, sidecar)
         return batch_cli.run(work, input_path, output, overwrite, quiet)
     single = app.media_kind(input_path) != "folder"
     side = sidecar if single else None
@@ -276,7 +287,7 @@ def inpaint(input_path, output, model, sidecar, device, amp, landmarks_from, per
                             lambda s, d: app.inpaint_video(s, d, inpainter, side, control, video, not quiet,
                                                            batch_frames),
                             progress=not quiet, overwrite=overwrite)
-    _summary("inpainted", output, stats)
+    _summary("inpainted", output, {**stats, "runtime": inpainter.runtime_name})
 
 
 @cli.command("export")

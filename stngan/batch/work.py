@@ -39,11 +39,13 @@ class ModelSpec:
     amp: str = "auto"
     blend: str = "poisson"
     temporal: float = DEFAULT_WEIGHT
+    runtime: str = "auto"
 
     def build(self):
         from stngan.inference.inpainter import Inpainter  # in the worker, after limit_threads
 
-        return Inpainter(self.model, device=self.device, amp=self.amp, blend=self.blend, temporal=self.temporal)
+        return Inpainter(self.model, device=self.device, amp=self.amp, blend=self.blend, temporal=self.temporal,
+                         runtime=self.runtime)
 
 
 class MediaFiles:

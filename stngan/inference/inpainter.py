@@ -15,6 +15,7 @@ from stngan.checkpoint import CheckpointError, resolve
 from stngan.config import ExperimentConfig
 from stngan.inference.blend import BLEND_MODES, poisson_blend
 from stngan.inference.crops import CropInput
+from stngan.inference.onnx_runtime import OnnxGenerator, choose_runtime
 from stngan.inference.temporal import DEFAULT_WEIGHT, check_weight
 from stngan.models.build import load_generator
 from stngan.models.generator import background_copy
@@ -57,12 +58,14 @@ class Inpainter:
     (:mod:`stngan.inference.blend`); ``"none"`` returns the model's output as the paper composites it
     (background copy when the model was trained with it). ``temporal``: in videos, the weight of each new
     fill against its track's motion-compensated history (:mod:`stngan.inference.temporal`; 1 = off); each
-    video's :class:`~stngan.inference.frames.FrameInpainter` keeps that history.
+    video's :class:`~stngan.inference.frames.FrameInpainter` keeps that history. ``runtime``: "torch", "onnx"
+    (ONNX Runtime fp32, SI models on the CPU: :mod:`stngan.inference.onnx_runtime`) or "auto" (onnx
+    where it can run and onnxruntime is installed); ``runtime_name`` says which one runs.
     """
 
     def __init__(self, model: str | Path | None = None, device: str = "cpu", amp: str = "auto",
                  allowed_kinds: tuple[str, ...] = ("si", "stn"), max_batch: int = 32, blend: str = "poisson",
-                 temporal: float = DEFAULT_WEIGHT) -> None:
+                 temporal: float = DEFAULT_WEIGHT, runtime: str = "auto") -> None:
         if blend not in BLEND_MODES:
             raise ValueError(f"unknown blend mode {blend!r}; use one of {', '.join(BLEND_MODES)}")
         self.blend = blend
@@ -74,6 +77,9 @@ class Inpainter:
             raise CheckpointError(f"{self.path} holds a {self.cfg.model.kind!r} model; this command needs one of "
                                   f"{', '.join(allowed_kinds)}")
         self.amp = _resolve_amp(amp, self.device)
+        self.runtime_name = choose_runtime(runtime, self.cfg.model.kind, self.device, self.amp is not None)
+        self.onnx = None if self.runtime_name == "torch" else OnnxGenerator.for_checkpoint(
+            self.g, self.path, self.uses_landmarks, self.crop_size)
         self.streams: dict[int, object] = {}
         self.max_batch = max_batch  # faces per model call: bounds memory when many faces arrive at once
 
@@ -126,7 +132,9 @@ class Inpainter:
         c = cond.to(self.device) if self.uses_landmarks else None
         kind = self.cfg.model.kind
         with self._autocast():
-            if kind == "stn":
+            if self.onnx is not None:
+                raw = self.onnx(x_hat, mask, c)
+            elif kind == "stn":
                 raw = self.g.stream_step(tracks, x_hat, mask, c, self.streams)
             elif kind == "partialconv":
                 raw = self.g(x_hat, mask)
