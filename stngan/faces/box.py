@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
-import dlib
+if TYPE_CHECKING:
+    import dlib
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,8 @@ class Box:
 
     def to_dlib(self) -> dlib.rectangle:
         """Inverse of :meth:`from_dlib`, rounding to the nearest integer pixel indices."""
+        import dlib  # dlib on first use: a training-only machine (the lent GPU) has none
+
         return dlib.rectangle(round(self.left + 0.5), round(self.top + 0.5),
                               round(self.right - 0.5), round(self.bottom - 0.5))
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import cv2
-import dlib
 import numpy as np
 
 from stngan.faces.blazeface import BlazeFace, detect_on_tiles
@@ -128,6 +127,8 @@ class FaceDetector:
 
     def _load(self):
         if self._model is None:
+            if self.kind in ("hog", "cnn"):
+                import dlib  # dlib on first use: a training-only machine (the lent GPU) has none
             if self.kind == "hog":
                 self._model = dlib.get_frontal_face_detector()
             elif self.kind == "cnn":

@@ -5,12 +5,16 @@ Index groups are ``range`` objects (immutable, usable directly as numpy indices:
 """
 from __future__ import annotations
 
-import dlib
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from stngan.faces.box import Box
 from stngan.faces.image_io import ensure_rgb_uint8
 from stngan.weights import require
+
+if TYPE_CHECKING:
+    import dlib
 
 N_LANDMARKS = 68
 JAW = range(0, 17)
@@ -76,6 +80,8 @@ class LandmarkPredictor:
 
     def _load(self) -> dlib.shape_predictor:
         if self._model is None:
+            import dlib  # dlib on first use: a training-only machine (the lent GPU) has none
+
             self._model = dlib.shape_predictor(str(require("dlib_landmarks68")))
         return self._model
 

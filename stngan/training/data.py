@@ -18,7 +18,6 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from stngan.config import ExperimentConfig
 from stngan.data.datasets import FrameDataset, MotionWindowDataset, WindowDataset
-from stngan.data.prepare.folder import prepare_folder
 from stngan.data.store import FaceStore, StoreError
 from stngan.errors import InputError
 from stngan.training.distributed import DistInfo
@@ -80,6 +79,9 @@ def resolve_store(cfg: ExperimentConfig, run_dir: Path) -> Path:
         raise StoreError(f"data.source {source} does not exist (a prepared store or a folder of face images)")
     if FaceStore.is_store(source):
         return source
+    # preparing needs dlib and PyAV, which a training-only machine (the lent GPU) lacks: imported only here
+    from stngan.data.prepare.folder import prepare_folder
+
     store = run_dir / "store"
     prepare_folder(source, store, workers=max(1, cfg.data.workers), detector=cfg.data.detector)
     return store
