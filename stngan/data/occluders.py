@@ -88,8 +88,8 @@ def _hand(rng: np.random.Generator, circle: Circle, iod: float, size: int, skin:
           ) -> tuple[np.ndarray, np.ndarray]:
     """A palm and four fingers coming from direction ``u`` (random) with the fingertips inside the circle."""
     gx, gy = _grid(size)
-    phi, depth, spread, tint = rng.uniform(0, 2 * math.pi), rng.uniform(0.4, 1.3), rng.uniform(8, 20), \
-        rng.uniform(0.94, 1.06, size=3)
+    phi, depth = rng.uniform(0, 2 * math.pi), rng.uniform(0.4, 1.3)          # depth: tips reach in, × radius
+    spread, tint = rng.uniform(8, 20), rng.uniform(0.94, 1.06, size=3)       # finger fan (degrees), skin tint
     u = np.array([math.cos(phi), math.sin(phi)], np.float32)               # from the circle centre outwards
     c = np.array([circle.cx, circle.cy], np.float32)
     tip = c + u * (circle.r * (1.0 - depth))
