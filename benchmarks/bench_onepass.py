@@ -6,13 +6,15 @@ run, with the shipped model, lossy H.264 out:
 
 * ``bare``: decode → encode of the same clip (the ceiling: no face work at all);
 * ``two passes``: ``stngan anonymize`` then ``stngan inpaint`` (in-process, as the CLI runs them);
-* ``one pass``: ``stngan anonymize --inpaint`` (decode once, detect, mask, inpaint, encode once).
+* ``one pass``: ``stngan anonymize --inpaint`` (decode once, detect, mask, inpaint, encode once), once per
+  G runtime of ``--runtimes`` (torch and ONNX Runtime by default: their fps ratio is printed too).
 
 Prints frames per second (wall) and CPU seconds per frame for each, the one pass as a fraction of bare
 (the issue's goal: >= 0.45) and as a multiple of the two passes. Wall figures mean something only on an
 idle machine; the load average is printed with them.
 
 Run: .venv/bin/python benchmarks/bench_onepass.py [--frames 96] [--detect-every 3] [--preset medium]
+     .venv/bin/python benchmarks/bench_onepass.py --input /tmp/c720.mp4 --runtimes torch,onnx
      .venv/bin/python benchmarks/bench_onepass.py --size 1920x1080 --faces 5   (the issue's goal: >= 3 fps)
 """
 from __future__ import annotations
@@ -59,33 +61,45 @@ def main() -> None:
     ap.add_argument("--preset", default=None, help="x264 preset of the outputs (default: the CLI's)")
     ap.add_argument("--size", default="1280x720", help="WIDTHxHEIGHT of the clip (the issue also asks 1920x1080)")
     ap.add_argument("--faces", type=int, default=1, help="faces per frame (copies of the sample side by side)")
+    ap.add_argument("--input", type=Path, help="time this clip instead of a generated one (--frames/--size/--faces unused)")
+    ap.add_argument("--runtimes", default="torch,onnx", help="G runtimes of the one pass (the two passes use the first)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="stngan_onepass_"))
-    src = tmp / "clip.mp4"
-    width, height = (int(v) for v in args.size.split("x"))
-    make_clip(src, args.frames, width, height, args.faces)
+    src = args.input or tmp / "clip.mp4"
+    if args.input is None:
+        width, height = (int(v) for v in args.size.split("x"))
+        make_clip(src, args.frames, width, height, args.faces)
+    with VideoReader(src) as reader:
+        n, args.size = sum(1 for _ in reader), f"{reader.width}x{reader.height}"
     video = app.VideoOptions("lossy", 18, args.preset)
     options = AnonymizeOptions(detect_every=args.detect_every)
-    inpainter = Inpainter()  # shipped model, loaded once for both variants
+    inpainters = {r: Inpainter(runtime=r) for r in args.runtimes.split(",")}  # shipped model, loaded once each
+    first = next(iter(inpainters.values()))
     runs = {
         "bare decode -> encode": lambda: bare(src, tmp / "bare.mp4", video),
-        "two passes (anonymize, then inpaint)": lambda: (
+        f"two passes (anonymize, then inpaint), G {first.runtime_name}": lambda: (
             app.anonymize_video(src, tmp / "masked.mp4", options, video, False),
-            app.inpaint_video(tmp / "masked.mp4", tmp / "two.mp4", inpainter, None, LandmarkControl(), video, False)),
-        "one pass (anonymize --inpaint)": lambda: app.anonymize_video(
-            src, tmp / "one.mp4", options, video, False, then=app.InpaintAfter(inpainter, LandmarkControl())),
+            app.inpaint_video(tmp / "masked.mp4", tmp / "two.mp4", first, None, LandmarkControl(), video, False)),
     }
+    for name, inpainter in inpainters.items():
+        runs[f"one pass (anonymize --inpaint), G {name}"] = lambda i=inpainter, name=name: app.anonymize_video(
+            src, tmp / f"one_{name}.mp4", options, video, False, then=app.InpaintAfter(i, LandmarkControl()))
     results = {name: timed(fn) for name, fn in runs.items()}
-    n = args.frames
     print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.2f} at {time.strftime('%Y-%m-%d %H:%M')}; {n} frames {args.size}, {args.faces} face(s), "
           f"lossy H.264 preset {args.preset or 'medium'}, --detect-every {args.detect_every}, shipped model\n")
     print("| run | fps (wall) | CPU s per frame |\n|---|---|---|")
     for name, (wall, cpu) in results.items():
         print(f"| {name} | {n / wall:.2f} | {cpu / n:.3f} |")
-    (bw, _), (tw, _), (ow, _) = results.values()
-    print(f"\none pass = {bw / ow:.2f}x the speed of the bare transcode (goal >= 0.45), "
-          f"{tw / ow:.2f}x the speed of the two passes")
+    (bw, _), (tw, _), *one_pass = results.values()
+    print()
+    for name, (ow, _) in zip(inpainters, one_pass):
+        print(f"one pass, G {name} = {bw / ow:.2f}x the speed of the bare transcode (goal >= 0.45), "
+              f"{tw / ow:.2f}x the speed of the two passes")
+    if len(one_pass) > 1:
+        (w0, c0), (w1, c1) = one_pass[:2]
+        a, b = list(inpainters)[:2]
+        print(f"one pass with G {b}: {w0 / w1:.2f}x the fps (wall) of G {a}, {c1 / c0:.2f}x its CPU per frame")
 
 
 if __name__ == "__main__":
