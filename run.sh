@@ -3,6 +3,8 @@
 #   ./run.sh demo   anonymise + inpaint the bundled real sample, write outputs and a side-by-side picture
 #   ./run.sh test   run the test suite (what CI runs)
 #   ./run.sh stngan ARGS...   any stngan subcommand inside the venv
+#   ./run.sh gpu-train --minutes M --out DIR [--store S] [--tiny]   lent-GPU training (README "Training"); no
+#                    setup: without .venv it runs the machine's python3 (torch there), nothing is installed
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -65,6 +67,10 @@ case "$cmd" in
   stngan)
     setup
     exec .venv/bin/stngan "$@" ;;
+  gpu-train)
+    py=python3
+    [ -x .venv/bin/python ] && py=.venv/bin/python
+    PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 exec "$py" -m stngan gpu-train "$@" ;;
   *)
-    sed -n '2,5p' "$0"; exit 2 ;;
+    sed -n '2,7p' "$0"; exit 2 ;;
 esac

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -79,11 +80,15 @@ _register_groups()
 @click.option("--resume", type=click.Path(exists=True),
               help="Run folder or checkpoint to continue exactly (only data.* may be --set then).")
 @click.option("--steps", type=int, help="Stop after this many iterations in total (default train.iters).")
-def train(config_path, overrides, data_source, out_dir, resume, steps) -> None:
+@click.option("--minutes", type=click.FloatRange(min=0, min_open=True),
+              help="Wall-clock budget of this command: stop after the first iteration past it (sample grid and "
+                   "checkpoint as at any last step); a --resume gets a new budget.")
+def train(config_path, overrides, data_source, out_dir, resume, steps, minutes) -> None:
     """Train SI / SI-lm / STN / PartialConv from a config (multi-GPU: torchrun --nproc_per_node N -m stngan train)."""
     from stngan import config
     from stngan.training.trainer import start_run
 
+    deadline = time.monotonic() + 60 * minutes if minutes else None
     if resume and (config_path or out_dir):
         raise click.UsageError("--resume continues with the run's saved config; drop CONFIG/--out")
     extra = [f"data.source={data_source}"] if data_source else []
@@ -93,8 +98,34 @@ def train(config_path, overrides, data_source, out_dir, resume, steps) -> None:
         extra += [f"out_dir={out_dir}"] if out_dir else []
         trainer = start_run(config.load(config_path, list(overrides) + extra))
     click.echo(f"run folder: {trainer.run_dir} (device {trainer.device}, step {trainer.step})")
-    trainer.fit(stop_at=steps)
-    click.echo(f"done at step {trainer.step}; checkpoints in {trainer.run_dir / 'checkpoints'}")
+    trainer.fit(stop_at=steps, deadline=deadline)
+    budget = f" (the {minutes:g}-minute budget ran out)" if deadline and time.monotonic() >= deadline else ""
+    click.echo(f"done at step {trainer.step}{budget}; checkpoints in {trainer.run_dir / 'checkpoints'}")
+
+
+@cli.command("gpu-train")
+@click.option("--minutes", required=True, type=click.FloatRange(min=0, min_open=True),
+              help="Wall-clock budget of the whole command: SI-lm until 55 %, STN-lm until 90 %, then exports.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the results, at most 8 files: summary.json, log.txt, models.tar.gz.NNN.")
+@click.option("--store", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Face store (or a `prepare synthetic` folder with images/); default: generate one (synthetic extra).")
+@click.option("--count", default=3000, show_default=True, type=click.IntRange(min=1),
+              help="Faces to generate when no --store is given.")
+@click.option("--work", type=click.Path(file_okay=False, path_type=Path),
+              help="Run folders and a generated store (default: OUT.work beside OUT).")
+@click.option("--set", "overrides", multiple=True, metavar="si|stn.KEY=VALUE",
+              help="Override one phase's config field, e.g. si.train.batch_size=128 or stn.train.compile=false.")
+@click.option("--tiny", is_flag=True, help="Tiny widths on the CPU: the whole command as a smoke test.")
+def gpu_train(minutes, out_dir, store, count, work, overrides, tiny) -> None:
+    """Train the paper-width SI-lm, then an STN-lm from it, within MINUTES on a GPU (bf16, compiled); export both.
+
+    Configs: configs/gpu_si_lm.yaml, configs/gpu_stn_lm.yaml. On the lent GPU: ./run.sh gpu-train (README "Training").
+    """
+    from stngan.training.gpu_run import GpuTrainOptions
+    from stngan.training.gpu_run import gpu_train as run
+
+    run(GpuTrainOptions(minutes, out_dir, store, count, work, overrides, tiny), echo=click.echo)
 
 
 def _video_options(f):
@@ -320,9 +351,12 @@ def main() -> None:
     # decode/encode/detection threads, where spinning threads burned 3-5x the CPU (bench_onepass: 1.48 ->
     # 0.35 CPU s per 720p frame). An OMP_WAIT_POLICY set by the user wins.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    import av.logging
-
-    av.logging.set_level(av.logging.PANIC)  # FFmpeg chatter off the terminal; failures surface as MediaError
+    try:
+        import av.logging
+    except ImportError:  # a training-only machine (the lent GPU) has no PyAV; media commands fail when used
+        pass
+    else:
+        av.logging.set_level(av.logging.PANIC)  # FFmpeg chatter off the terminal; failures surface as MediaError
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

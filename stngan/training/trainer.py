@@ -92,9 +92,9 @@ class Trainer:
             if module is not None:
                 broadcast_module(module, self.dist)
         if t.compile and self.device.type == "cuda":
+            # G only: the critic's gradient penalty needs double backward, which compiled graphs do not support
+            # (aot_autograd raises at the first critic step)
             m.g.forward = torch.compile(m.g.forward)  # compile the call, keep state_dict keys plain
-            if m.d is not None:
-                m.d.forward = torch.compile(m.d.forward)
 
     def _params(self, module: nn.Module) -> list[nn.Parameter]:
         """All parameters, or (STN with train.train_only_temporal) only the 3D residual blocks'."""
@@ -191,10 +191,24 @@ class Trainer:
         run_folder.prune(self.run_dir, self.cfg.train.keep_last)
         return score
 
+    def _past(self, deadline: float | None) -> bool:
+        """Whether time.monotonic() has passed `deadline`; with several ranks rank 0's clock decides for all."""
+        if deadline is None:
+            return False
+        past = time.monotonic() >= deadline
+        if self.dist.world > 1:  # every rank must stop after the same step
+            flag = torch.tensor([float(past)], device=self.device)
+            torch.distributed.broadcast(flag, src=0)
+            past = bool(flag.item())
+        return past
+
     def fit(self, stop_at: int | None = None, progress: bool = True,
-            on_step: Callable[[int, dict[str, float]], None] | None = None) -> dict[str, float]:
-        """Train until `stop_at` (default train.iters). Each step's logs go to TensorBoard (every log_every)
-        and to `on_step(step, logs)` when given; only the last step's logs are kept and returned."""
+            on_step: Callable[[int, dict[str, float]], None] | None = None,
+            deadline: float | None = None) -> dict[str, float]:
+        """Train until `stop_at` (default train.iters) or, given a `deadline` (a time.monotonic() value), until
+        the first step that ends past it; either way the last step gets its sample grid and checkpoint. Each
+        step's logs go to TensorBoard (every log_every) and to `on_step(step, logs)` when given; only the last
+        step's logs are kept and returned."""
         if self.data is None:
             raise RuntimeError("this Trainer was built without training data; hand in a TrainingData")
         cfg, t = self.cfg, self.cfg.train
@@ -212,17 +226,19 @@ class Trainer:
             if on_step is not None:
                 on_step(self.step, logs)
             bar.update(1)
-            if not self.dist.is_main:
-                continue
-            if self.step % t.log_every == 0 or self.step == stop:
-                for k, v in logs.items():
-                    writer.add_scalar(k, v, self.step)
-                bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in logs.items()
-                                 if k in ("d/wdist", "g/pct", "pconv/loss")})
-            if self.step % t.sample_every == 0 or self.step == stop:
-                save_sample_grid(self.method, self.g_ema, samples, self.run_dir, self.step, writer)
-            if self.step % t.ckpt_every == 0 or self.step == stop:
-                writer.add_scalar(f"{self.data.held_out_split}/l1_masked", self._checkpoint(), self.step)
+            last = self.step == stop or self._past(deadline)
+            if self.dist.is_main:
+                if self.step % t.log_every == 0 or last:
+                    for k, v in logs.items():
+                        writer.add_scalar(k, v, self.step)
+                    bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in logs.items()
+                                     if k in ("d/wdist", "g/pct", "pconv/loss")})
+                if self.step % t.sample_every == 0 or last:
+                    save_sample_grid(self.method, self.g_ema, samples, self.run_dir, self.step, writer)
+                if self.step % t.ckpt_every == 0 or last:
+                    writer.add_scalar(f"{self.data.held_out_split}/l1_masked", self._checkpoint(), self.step)
+            if last:
+                break
         bar.close()
         if writer is not None:
             writer.add_scalar("perf/seconds", time.perf_counter() - started, self.step)
