@@ -23,6 +23,17 @@ SINGLE_FACE_FILES = {
 NO_FACE_FILE = "nba_silhouette_noface.jpg"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def onnx_cache(tmp_path_factory):
+    """Generators exported for ONNX Runtime (stngan.inference.onnx_runtime) go to a per-session folder, not
+    the user's ~/.cache; the tests' tiny checkpoints are exported there once each."""
+    d = tmp_path_factory.mktemp("stngan_cache")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("STNGAN_CACHE", str(d))
+    yield d
+    mp.undo()
+
+
 @pytest.fixture
 def weights_dir(tmp_path, monkeypatch) -> Path:
     """An empty $STNGAN_WEIGHTS (returned, it exists) and torch hub cache (``tmp_path/torch``), so nothing outside
