@@ -52,6 +52,7 @@ BAND_PX = 8
 CLIP_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv")
 CHIP = 150
 CHIP_PAD = 1.4
+BOOTSTRAP = 20
 
 
 @dataclass
@@ -125,13 +126,28 @@ def score_clip(original: Path, masked: Path, outs: dict[str, Path]) -> ClipScore
     return scores
 
 
-def fd_dlib(scores: list[ClipScores], labels: list[str]) -> dict[str, float]:
+def fd_dlib(scores: list[ClipScores], labels: list[str]) -> tuple[dict[str, float], dict[str, float]]:
     embedder = DlibFaceEmbedder()
     landmarks = np.concatenate([np.stack(s.landmarks) for s in scores if s.landmarks])
     feats = {label: embedder.embed(np.concatenate([np.stack(s.chips[label]) for s in scores if s.landmarks]),
                                    landmarks) for label in ["original", *labels]}
     ref = gaussian_stats(feats["original"].astype(np.float64))
-    return {label: frechet_distance(ref, gaussian_stats(feats[label].astype(np.float64))) for label in labels}
+    return {label: frechet_distance(ref, gaussian_stats(feats[label].astype(np.float64))) for label in labels}, \
+        fd_spread(feats, labels)
+
+
+def fd_spread(feats: dict[str, np.ndarray], labels: list[str], draws: int = BOOTSTRAP) -> dict[str, float]:
+    """Standard deviation of FD-dlib over bootstrap resamples of the faces (the same faces for the originals
+    and each method): how much of a difference between methods the sample size can tell apart."""
+    rng = np.random.default_rng(0)
+    n = len(feats["original"])
+    out = {label: [] for label in labels}
+    for _ in range(draws):
+        idx = rng.integers(0, n, n)
+        ref = gaussian_stats(feats["original"][idx].astype(np.float64))
+        for label in labels:
+            out[label].append(frechet_distance(ref, gaussian_stats(feats[label][idx].astype(np.float64))))
+    return {label: float(np.std(v)) for label, v in out.items()}
 
 
 def mean(v: list[float]) -> float:
@@ -139,7 +155,7 @@ def mean(v: list[float]) -> float:
     return float(np.nanmean(a)) if a.size and not np.isnan(a).all() else float("nan")
 
 
-def table(per_clip: dict[str, ClipScores], fd: dict[str, float], labels: list[str]) -> str:
+def table(per_clip: dict[str, ClipScores], fd: dict[str, float], fd_sd: dict[str, float], labels: list[str]) -> str:
     rows = ["| clip | method | flicker | ×original | ×Telea | band | inner | ΔE of means | flicker, all masks |",
             "|---" * 9 + "|"]
     for clip, s in per_clip.items():
@@ -151,8 +167,8 @@ def table(per_clip: dict[str, ClipScores], fd: dict[str, float], labels: list[st
             de = f"{mean(s.delta_e[label]):.2f}" if label in s.delta_e else "—"
             rows.append(f"| {clip} | {label} | {f:.2f} | {f / floor:.2f} | {f / telea:.2f} | {mean(s.band[label]):.2f} "
                         f"| {mean(s.inner[label]):.2f} | {de} | {mean(s.flicker_all[label]):.2f} |")
-    rows += ["", "| method | FD-dlib (all faces of all clips) |", "|---|---|"]
-    rows += [f"| {label} | {fd[label]:.4f} |" for label in ["telea", *labels]]
+    rows += ["", f"| method | FD-dlib (all faces of all clips; ± bootstrap sd, {BOOTSTRAP} resamples) |", "|---|---|"]
+    rows += [f"| {label} | {fd[label]:.4f} ± {fd_sd[label]:.4f} |" for label in ["telea", *labels]]
     return "\n".join(rows)
 
 
@@ -195,17 +211,17 @@ def main() -> None:
         print(f"{clip.name}: " + ", ".join(f"{k} {mean(v):.2f}" for k, v in per_clip[clip.name].flicker.items()),
               flush=True)
     labels = list(methods)
-    fd = fd_dlib(list(per_clip.values()), ["telea", *labels])
+    fd, fd_sd = fd_dlib(list(per_clip.values()), ["telea", *labels])
     text = (f"# Flicker, colour and FD-dlib of inpainted faces on real clips\n\n{machine_line()}; methods: "
             + ", ".join(f"{k} = `stngan inpaint {shlex.join(v)}`" for k, v in methods.items())
-            + f"\n\n{table(per_clip, fd, labels)}\n")
+            + f"\n\n{table(per_clip, fd, fd_sd, labels)}\n")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "table.md").write_text(text)
     results = {clip: {"flicker": {k: mean(v) for k, v in s.flicker.items()},
                       "flicker_all_masks": {k: mean(v) for k, v in s.flicker_all.items()},
                       "band": {k: mean(v) for k, v in s.band.items()}, "inner": {k: mean(v) for k, v in s.inner.items()},
                       "delta_e_of_means": {k: mean(v) for k, v in s.delta_e.items()}} for clip, s in per_clip.items()}
-    (args.out / "results.json").write_text(json.dumps({"clips": results, "fd_dlib": fd}, indent=1))
+    (args.out / "results.json").write_text(json.dumps({"clips": results, "fd_dlib": fd, "fd_dlib_sd": fd_sd}, indent=1))
     print(text)
 
 
