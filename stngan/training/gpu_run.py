@@ -93,9 +93,10 @@ def gpu_train(opts: GpuTrainOptions, echo: Callable[[str], None] = print) -> dic
     if not opts.tiny:
         torch._dynamo.config.suppress_errors = True  # a graph that fails to compile runs eagerly: the lease goes on
     store = _find_store(opts.store) if opts.store else _generate_store(work, opts.count, say)
-    say(f"store {store}: {FaceStore(store).counts}")
+    faces = FaceStore(store).counts
+    say(f"store {store}: {faces}")
     summary = {"device": device, "torch": torch.__version__, "tiny": opts.tiny, "minutes": opts.minutes,
-               "store": str(store), "faces": FaceStore(store).counts, "recipe": RECIPE}
+               "store": str(store), "faces": faces, "recipe": RECIPE}
     bundle = work / "bundle"
     shutil.rmtree(bundle, ignore_errors=True)
     previous: Path | None = None
@@ -108,12 +109,9 @@ def gpu_train(opts: GpuTrainOptions, echo: Callable[[str], None] = print) -> dic
         summary[phase.name] = result
         _collect(trainer, phase.name, bundle)
         previous = trainer.run_dir
-    parts = _write_parts(bundle, opts.out, work / "models.tar.gz")
-    summary.update(seconds=round(time.monotonic() - started, 1), files=[p.name for p in parts],
-                   unpack="cat models.tar.gz.* | tar -xz")
-    (opts.out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        _publish(summary, bundle, opts.out, work, started)  # after each phase: a later failure keeps this one
     say(f"done in {summary['seconds']:.0f} s of {budget:.0f}: {opts.out}/summary.json, log.txt, "
-        + ", ".join(p.name for p in parts))
+        + ", ".join(summary["files"]))
     return summary
 
 
@@ -235,6 +233,13 @@ def _collect(trainer: Trainer, name: str, bundle: Path) -> None:
         (bundle / "samples").mkdir(exist_ok=True)
         shutil.copy(grids[-1], bundle / "samples" / f"{name}-{grids[-1].name}")
     shutil.copytree(trainer.run_dir / "tb", bundle / "tb" / name)
+
+
+def _publish(summary: dict, bundle: Path, out: Path, work: Path, started: float) -> None:
+    parts = _write_parts(bundle, out, work / "models.tar.gz")
+    summary.update(seconds=round(time.monotonic() - started, 1), files=[p.name for p in parts],
+                   unpack="cat models.tar.gz.* | tar -xz")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
 
 
 def _write_parts(bundle: Path, out: Path, archive: Path) -> list[Path]:
