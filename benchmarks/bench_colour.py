@@ -527,6 +527,8 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--clips", default="", help="comma-separated clip names to keep (default: all)")
     ap.add_argument("--blends", default="default",
                     help="comma-separated inpaint blend modes; 'default' = no --blend option (default)")
+    ap.add_argument("--model", action="append", default=[],
+                    help="LABEL=PATH: also inpaint with this model (method ours-LABEL; repeatable)")
     ap.add_argument("--stngan", default=str(Path(sys.executable).with_name("stngan")),
                     help="the stngan executable (default: next to this Python)")
     ap.add_argument("--code", type=Path, default=None,
@@ -584,6 +586,11 @@ def main() -> None:
     helps = (cli_options(args.stngan), subprocess.run([args.stngan, "inpaint", "--help"], capture_output=True,
                                                       text=True, check=True).stdout)
     methods = ours_methods(args.blends, helps[1])
+    for spec in args.model:  # another model beside the default one, e.g. a fine-tune to compare
+        label, _, path = spec.partition("=")
+        if not label or not path or f"ours-{label}" in methods:
+            raise SystemExit(f"--model {spec!r}: give a new LABEL=PATH")
+        methods[f"ours-{label}"] = ["--model", path]
     all_methods = list(methods) + list(CLASSIC)
     args.out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
