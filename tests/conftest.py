@@ -2,14 +2,20 @@
 (tests/test_faces_*.py) real images and session-cached dlib models."""
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
-import cv2
-import numpy as np
-import pytest
-from skimage import data as skdata
+# before anything loads torch's OpenMP: spinning worker threads cost 3-50x the time next to any other busy
+# process (the `stngan` command sets the same in cli.main)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from stngan.faces import FaceAnalyzer, FaceDetector, LandmarkPredictor, load_image
+from pathlib import Path  # noqa: E402
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from skimage import data as skdata  # noqa: E402
+
+from stngan.faces import FaceAnalyzer, FaceDetector, LandmarkPredictor, load_image  # noqa: E402
 
 FACE_DATA = Path(__file__).parent / "data"
 # name -> file in tests/data holding exactly one face (see tests/data/README.md)
