@@ -163,7 +163,7 @@ def test_bad_inputs_give_one_line_and_no_output(anonymized, tmp_path):
         proc = _cli(*args, "-o", str(out), "--quiet")
         assert proc.returncode != 0, name
         lines = proc.stderr.strip().splitlines()
-        assert len(lines) == 1 and words in lines[0], (name, proc.stderr)
+        assert len(lines) == 1 and words in lines[0], (name, proc.returncode, proc.stderr)
         assert not out.exists() and not list(tmp_path.glob(f".*{out.name}*")), name
 
 
