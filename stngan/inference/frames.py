@@ -26,8 +26,8 @@ from stngan.faces.masks import apply_mask, rasterize
 from stngan.inference.control import LandmarkControl
 from stngan.inference.crops import paste, prepare_crop
 from stngan.inference.inpainter import Inpainter
-from stngan.inference.temporal import TemporalFilter
 from stngan.inference.sidecar import FACE_ORIGINS, MASK_RULES, FaceRecord, FrameRecord, Sidecar
+from stngan.inference.temporal import TemporalFilter
 from stngan.inference.tracking import IouTracker, smooth_track
 
 
