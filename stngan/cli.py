@@ -185,6 +185,10 @@ def _rgb(value: str) -> tuple[int, int, int]:
 @click.option("--detect-every", default=3, show_default=True, type=click.IntRange(min=1),
               help="Videos: run the full detector on every N-th frame (and at each shot cut); the frames between "
                    "re-detect each tracked face near where it was, plus BlazeFace on the whole frame.")
+@click.option("--small-every", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Videos: look for small faces (under 40 px: MTCNN's finest levels, BlazeFace on windows) on every "
+                   "N-th full detection and at each shot cut. Needs --hold >= detect-every x N - 1, so a small face "
+                   "found late is still masked from its first frame; 0: the largest such N (2 at the defaults).")
 @click.option("--hold", default=5, show_default=True, type=click.IntRange(min=0),
               help="Videos: frames a mask is kept before a face's first and after its last detection.")
 @click.option("--max-gap", default=10, show_default=True, type=click.IntRange(min=0),
@@ -210,14 +214,16 @@ def _rgb(value: str) -> tuple[int, int, int]:
 @_overwrite_option
 @_video_options
 @_batch_options
-def anonymize(input_path, output, detector, min_face, upsample, max_res, detect_every, hold, max_gap, workers, fill, review,
+def anonymize(input_path, output, detector, min_face, upsample, max_res, detect_every, small_every, hold, max_gap, workers,
+              fill, review,
               then_inpaint, masked_output, model, device, batch_frames, blend, temporal, runtime, overwrite, lossless,
               crf, preset, quiet) -> None:
     """Mask eyes, nose and mouth of every face (paper's circles); writes OUTPUT and OUTPUT.stngan.json."""
     from stngan.inference import app
     from stngan.inference.frames import AnonymizeOptions
 
-    options = AnonymizeOptions(detector, upsample, _rgb(fill), min_face, max_res, detect_every, hold, max_gap, workers)
+    options = AnonymizeOptions(detector, upsample, _rgb(fill), min_face, max_res, detect_every, small_every, hold, max_gap,
+                               workers)
     video = app.VideoOptions("lossless" if lossless else "lossy", crf, preset)
     from stngan.batch import cli as batch_cli  # a folder or manifest as a resumable batch (docs/BATCH.md)
 

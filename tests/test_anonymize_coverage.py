@@ -48,14 +48,20 @@ def masked_points(finder: FaceFinder, img: np.ndarray, points: np.ndarray) -> np
     return mask[ij[:, 1], ij[:, 0]].astype(bool)
 
 
-def composed(face_analyses, face_images, face_width: float, gain: float = 1.0, seed: int = 0):
-    """The frontal real photo scaled so its face box is ``face_width`` px, on a 320×240 real background."""
+def background(face_images, size: tuple[int, int] = (320, 240)) -> np.ndarray:
+    """A real background without a face (the astronaut photo's lower part), ``size`` = (width, height)."""
+    return cv2.resize(face_images["astronaut"][300:500, 250:506], size, interpolation=cv2.INTER_AREA)
+
+
+def composed(face_analyses, face_images, face_width: float, gain: float = 1.0, seed: int = 0,
+             size: tuple[int, int] = (320, 240)):
+    """The frontal real photo scaled so its face box is ``face_width`` px, on a real background of ``size``."""
     img, face = face_images["frontal"], face_analyses["frontal"][0]
     s = face_width / face.box.width
     small = cv2.resize(img, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
-    canvas = cv2.resize(face_images["astronaut"][300:500, 250:506], (320, 240), interpolation=cv2.INTER_AREA)
-    h, w = min(small.shape[0], 240), min(small.shape[1], 320)
-    y0, x0 = (240 - h) // 2, (320 - w) // 2
+    canvas = background(face_images, size)
+    h, w = min(small.shape[0], size[1]), min(small.shape[1], size[0])
+    y0, x0 = (size[1] - h) // 2, (size[0] - w) // 2
     canvas[y0:y0 + h, x0:x0 + w] = small[:h, :w]
     if gain != 1.0:
         noise = np.random.default_rng(seed).normal(0, 3, canvas.shape)
@@ -161,7 +167,57 @@ def test_rotated_phone_clip_is_detected_upright_and_keeps_its_rotation(tmp_path,
         mask = from_display(mask_union(faces[i], upright[0].shape[:2]), 90).astype(bool)
         assert mask.any() and (anon[mask] == 0).all()
         assert np.array_equal(anon[~mask], orig[~mask]), "outside the masks the stored pixels are bit-exact"
-    assert masked_points(finder, to_display(outs[0], 90).copy(), key_points(finder.find(upright[0], 0)[0].landmarks)).all()
+    ij = np.round(key_points(finder.find(upright[0], 0)[0].landmarks)).astype(int)
+    assert (to_display(outs[0], 90)[ij[:, 1], ij[:, 0]] == 0).all(), "a face point is visible"
+
+
+def test_detection_without_the_small_face_part_still_finds_a_large_face(face_analyses, face_images):
+    from stngan.faces.detect import FaceDetector
+
+    img, _ = composed(face_analyses, face_images, 90, size=(800, 600))
+    detector = FaceDetector("mtcnn+blazeface")
+    every_part, large_only = detector.detect(img), detector.detect_with_points(img, small=False)
+    assert len(every_part) == 1 and len(large_only) == 1 and large_only[0].box.iou(every_part[0]) > 0.9
+
+
+def test_small_face_appearing_between_small_face_scans_is_masked_from_its_first_frame(tmp_path, monkeypatch,
+                                                                                       face_analyses, face_images):
+    """Full detection every 3rd frame, the small-face part every 2nd of those (frames 0, 6, 12): a face that
+    only the small-face part finds, appearing at frame 7, is first found at frame 12, and the backward hold
+    masks frames 7-11 (it stays in view: a run of n detections is held at most n frames)."""
+    from stngan.faces.detect import SMALL_FACE_PX, FaceDetector
+
+    original = FaceDetector.detect_with_points
+    calls = []
+
+    def small_faces_need_the_small_part(self, img, *, fast_only=False, small=True):
+        calls.append(small and not fast_only)
+        found = original(self, img, fast_only=fast_only, small=small)
+        return found if small and not fast_only else [d for d in found if d.box.width >= SMALL_FACE_PX]
+
+    monkeypatch.setattr(FaceDetector, "detect_with_points", small_faces_need_the_small_part)
+    empty = background(face_images, (640, 480))
+    img, points = composed(face_analyses, face_images, 26, size=(640, 480))
+    out, sidecar = _anonymize_clip(tmp_path, [empty] * 7 + [img] * 10, workers=1, detect_every=3, small_every=2,
+                                   hold=5)
+    assert calls.count(True) == 3  # frames 0, 6, 12
+    faces = sidecar.faces_by_frame()
+    assert sorted(faces) == list(range(7, 17))
+    assert [faces[i][0].origin for i in (7, 11, 12)] == ["held", "held", "detected"]
+    ij = np.round(points).astype(int)
+    for i, anon in enumerate(frames_of(out)):
+        if i >= 7:
+            assert (anon[ij[:, 1], ij[:, 0]] == 0).all(), f"frame {i}: a face point is visible"
+
+
+def test_a_hold_shorter_than_the_small_face_delay_is_refused():
+    from stngan.errors import InputError
+
+    with pytest.raises(InputError, match="small-every"):
+        AnonymizeOptions(detect_every=3, small_every=2, hold=4)
+    assert AnonymizeOptions(detect_every=3, small_every=1, hold=2).small_face_scans == 1
+    assert AnonymizeOptions(detect_every=3, hold=2).small_face_scans == 1  # the default follows the hold
+    assert AnonymizeOptions().small_face_scans == 2
 
 
 # ------------------------------------------------------------------ nothing lost
@@ -220,7 +276,8 @@ def test_frames_between_full_detections_follow_each_tracked_face(tmp_path, finde
     assert {f.origin for fs in faces.values() for f in fs} == {"detected"}
     assert {f.track for fs in faces.values() for f in fs} == {0}
     for i, img in enumerate(frames_of(out)):
-        assert masked_points(finder, img, key_points(finder.find(frames[i], i)[0].landmarks)).all(), i
+        ij = np.round(key_points(finder.find(frames[i], i)[0].landmarks)).astype(int)
+        assert (img[ij[:, 1], ij[:, 0]] == 0).all(), f"frame {i}: a face point is visible"
 
 
 def test_detect_near_looks_only_around_the_given_boxes():

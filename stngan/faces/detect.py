@@ -48,6 +48,9 @@ MTCNN_CONFIRMS = 0.8
 NEAR_WINDOW = 3.0  # detect_near: window side around a tracked face, in face sides
 NEAR_FACE_PX = 48  # detect_near: the window is scaled so that the tracked face is at most this wide
 BLAZEFACE_TILE = 320  # full detection also runs BlazeFace full range on windows of this size (small faces)
+# The small-face part of a full detection (MTCNN's pyramid levels for faces under this many px and BlazeFace
+# on windows) costs 140 of its 250 ms at 720p; videos may run it less often than the rest (`--small-every`).
+SMALL_FACE_PX = 40
 MOUTH_HALF_WIDTH = 0.5  # BlazeFace gives the mouth centre: corners at ± this × the eye distance (frontal: 1.0)
 
 
@@ -150,12 +153,14 @@ class FaceDetector:
         """Face boxes of an (H, W, 3) uint8 RGB image, largest first (see :meth:`detect_with_points`)."""
         return [d.box for d in self.detect_with_points(img)]
 
-    def detect_with_points(self, img: np.ndarray, *, fast_only: bool = False) -> list[Detection]:
+    def detect_with_points(self, img: np.ndarray, *, fast_only: bool = False, small: bool = True) -> list[Detection]:
         """Faces in an (H, W, 3) uint8 RGB image, largest box area first (ties: higher score first).
 
         Boxes are in the image's continuous pixel coordinates (see :class:`Box`) and may extend past the
         image border. An image without faces gives an empty list. ``fast_only`` runs only the fast part of
         the MTCNN + BlazeFace union (BlazeFace: large faces, any pose), for the frames between full runs.
+        ``small=False`` leaves out the small-face part (MTCNN under SMALL_FACE_PX, BlazeFace windows) for the
+        full detections between small-face scans of a video; the dlib kinds ignore it.
         """
         img = ensure_rgb_uint8(img)
         model = self._load()
@@ -167,9 +172,10 @@ class FaceDetector:
                      if d.confidence >= self.min_score]
         else:
             use_mtcnn = "mtcnn" in model and not (fast_only and "blazeface" in model)
-            found = self._mtcnn(model["mtcnn"], img) if use_mtcnn else []
+            smallest = None if small else float(max(self.min_face, SMALL_FACE_PX))
+            found = self._mtcnn(model["mtcnn"], img, smallest) if use_mtcnn else []
             if "blazeface" in model:
-                found += [d for d in self._blazeface(model["blazeface"], img, tiles=not fast_only)
+                found += [d for d in self._blazeface(model["blazeface"], img, tiles=small and not fast_only)
                           if not overlaps_any(d.box, found) and self._believable(img, d.box)]
         return sorted(found, key=lambda d: (-d.box.area, -d.box.score))
 

@@ -137,6 +137,27 @@ def one_torch_thread():
         torch.set_num_threads(before)
 
 
+class Halves:
+    """An image and its successive halvings (made on demand), so each pyramid level is area-resized from the
+    smallest copy still at least its size: resizing every level from the full frame was 40 % of MTCNN's time
+    at 720p (40 ms of pyramid per frame, 12 ms this way; a 2:1 area reduction is OpenCV's fast path). The
+    levels differ from one-step area resizes by 0.3-2 grey levels on average (up to 4 on the coarsest,
+    where faces are large); recall measured unchanged (docs/DETECTION.md)."""
+
+    def __init__(self, img: np.ndarray) -> None:
+        self.copies = [img]
+
+    def resize(self, width: int, height: int) -> np.ndarray:
+        while True:
+            h, w = self.copies[-1].shape[:2]
+            if w // 2 < width or h // 2 < height:
+                break
+            self.copies.append(cv2.resize(self.copies[-1], (w // 2, h // 2), interpolation=cv2.INTER_AREA))
+        source = next(c for c in reversed(self.copies) if c.shape[1] >= width and c.shape[0] >= height) \
+            if self.copies[0].shape[1] >= width and self.copies[0].shape[0] >= height else self.copies[0]
+        return cv2.resize(source, (width, height), interpolation=cv2.INTER_AREA)
+
+
 def crops(img: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
     """(N, size, size, 3) uint8: each box's pixels (zero beyond the image), area-resized."""
     h, w = img.shape[:2]
@@ -180,8 +201,9 @@ class MTCNN:
         h, w = img.shape[:2]
         pad = int(round(12 * self.edge))
         found = []
+        halves = Halves(img)
         for scale in self._scales(h, w, min_face):
-            level = cv2.resize(img, (int(w * scale + 1), int(h * scale + 1)), interpolation=cv2.INTER_AREA)
+            level = halves.resize(int(w * scale + 1), int(h * scale + 1))
             if pad:
                 level = cv2.copyMakeBorder(level, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
             reg, logits = self.nets[0](_normalise(level[None]))

@@ -122,14 +122,15 @@ def find_faces_in_video(src: Path, options: AnonymizeOptions, progress: bool) ->
     while they compute; each thread runs single-threaded), and tracked in frame order as they finish."""
     finder, cuts_detector = FaceFinder(options), ShotCutDetector()
     detected, cuts, since_detection, n = {}, [], options.detect_every, 0
+    full_detections = 0  # since the last shot cut: every small_every-th one also looks for small faces
     workers = options.detection_threads
-    pending: deque = deque()  # (frame index, shot cut before it, image, full detection?, job), in frame order
+    pending: deque = deque()  # (frame index, shot cut before it, image, self-contained?, job), in frame order
 
     def settle_oldest() -> None:
-        index, cut, image, full, job = pending.popleft()
+        index, cut, image, whole, job = pending.popleft()
         if cut:
             finder.new_shot()
-        if full or not finder.follows_tracks:
+        if whole:
             found = job.result() if job is not None else []
         else:  # needs the tracks up to the previous frame: runs here, in frame order
             found = finder.detect_tracked(index, image, job.result())
@@ -146,16 +147,19 @@ def find_faces_in_video(src: Path, options: AnonymizeOptions, progress: bool) ->
             cut = cuts_detector.is_cut(image)
             if cut:
                 cuts.append(frame.index)
-                since_detection = options.detect_every
+                since_detection, full_detections = options.detect_every, 0
             full = since_detection >= options.detect_every
             since_detection = 0 if full else since_detection
-            if full:
-                job = pool.submit(finder.detect, image)
-            elif finder.follows_tracks:
-                job = pool.submit(finder.fast_detections, image)
+            small = full and full_detections % options.small_face_scans == 0
+            full_detections += full
+            # a frame is self-contained (detected alone) unless tracked faces are re-detected where they were:
+            # between full detections, and on full ones without the small-face part (small tracked faces)
+            whole = small or not finder.follows_tracks
+            if whole:
+                job = pool.submit(finder.detect, image, not full, small) if full or finder.has_fast_part else None
             else:
-                job = pool.submit(finder.detect, image, True) if finder.has_fast_part else None
-            pending.append((frame.index, cut, image, full, job))
+                job = pool.submit(finder.detections, image, not full, False)
+            pending.append((frame.index, cut, image, whole, job))
             since_detection += 1
             while len(pending) > 2 * workers:  # bounded: memory stays flat on long videos
                 settle_oldest()
@@ -227,7 +231,8 @@ def _write_review(src: Path, sidecar: Sidecar, review: Path | None) -> None:
 
 def _style(options: AnonymizeOptions) -> dict:
     return {"shape": "circles", "fill": list(options.fill), "detector": options.detector,
-            "detect_every": options.detect_every, "hold": options.hold, "max_gap": options.max_gap}
+            "detect_every": options.detect_every, "small_every": options.small_face_scans, "hold": options.hold,
+            "max_gap": options.max_gap}
 
 
 # ---------------------------------------------------------------- inpaint

@@ -42,19 +42,32 @@ class AnonymizeOptions:
     # on a window around each tracked face (MTCNN detectors) plus the detector's fast part when it has one
     # (the default union: BlazeFace on the whole frame), and interpolation for the rest
     detect_every: int = 3  # measured: same recall as 1 on every clip of docs/DETECTION.md, half the CPU
+    # videos: the small-face part of the detector (faces under SMALL_FACE_PX) runs on every n-th full
+    # detection and at every shot cut; a small face found up to hold frames late is still masked from its
+    # first frame by the backward hold, and a tracked one is re-detected near where it was on every frame
+    small_every: int = 0  # 0: as rarely as the hold allows, (hold + 1) // detect_every (2 at the defaults)
     hold: int = 5  # videos: frames a mask is kept before a track's first / after its last detection
     max_gap: int = 10  # videos: longest run of frames without detection bridged by interpolation
     workers: int = 0  # videos: frames detected at once, one thread each (0: one per CPU core, at most 4)
 
     def __post_init__(self) -> None:
-        for name, low in (("min_face", 12), ("max_res", 0), ("detect_every", 1), ("hold", 0), ("max_gap", 0),
-                          ("workers", 0)):
+        for name, low in (("min_face", 12), ("max_res", 0), ("detect_every", 1), ("small_every", 0), ("hold", 0),
+                          ("max_gap", 0), ("workers", 0)):
             value = getattr(self, name)
             if int(value) != value or value < low:
                 raise InputError(f"{name.replace('_', '-')} must be an integer >= {low}, got {value!r}")
         if self.max_gap < self.detect_every - 1:
             raise InputError(f"max-gap ({self.max_gap}) must be at least detect-every - 1 ({self.detect_every - 1}), "
                              f"or tracks break between detections")
+        late = self.detect_every * self.small_face_scans - 1
+        if self.small_face_scans > 1 and self.hold < late:
+            raise InputError(f"hold ({self.hold}) must be at least detect-every x small-every - 1 ({late}): a small "
+                             f"face is found up to {late} frames after it appears, and the hold masks those frames")
+
+    @property
+    def small_face_scans(self) -> int:
+        """Every how many full detections the small-face part runs (``small_every``, or the auto value)."""
+        return self.small_every or max(1, (self.hold + 1) // self.detect_every)
 
     @property
     def detection_threads(self) -> int:
@@ -110,22 +123,22 @@ class FaceFinder:
                                                 min_face=self.options.min_face, predictor=self._predictor)
         return self._local.analyzer
 
-    def _detections(self, frame: np.ndarray, fast_only: bool) -> list[Detection]:
+    def _detections(self, frame: np.ndarray, fast_only: bool, small: bool = True) -> list[Detection]:
         """Detections in frame coordinates; on a downscaled copy when max_res caps the resolution."""
         h, w = frame.shape[:2]
         cap = self.options.max_res
         detector = self.analyzer.detector
         if not cap or max(h, w) <= cap:
-            return detector.detect_with_points(frame, fast_only=fast_only)
+            return detector.detect_with_points(frame, fast_only=fast_only, small=small)
         s = cap / max(h, w)
-        small = cv2.resize(frame, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+        reduced = cv2.resize(frame, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
 
         def up(e: float) -> float:  # pixel centres sit at integers: scale about the -0.5 edge
             return (e + 0.5) / s - 0.5
 
         return [Detection(Box(up(d.box.left), up(d.box.top), up(d.box.right), up(d.box.bottom), d.box.score),
                           None if d.points is None else (d.points + 0.5) / s - 0.5)
-                for d in detector.detect_with_points(small, fast_only=fast_only)]
+                for d in detector.detect_with_points(reduced, fast_only=fast_only, small=small)]
 
     def _with_masks(self, frame: np.ndarray, detections: list[Detection]) -> list[tuple[Box, FaceMask]]:
         predictor = self.analyzer.predictor
@@ -136,20 +149,23 @@ class FaceFinder:
         """Forget live tracks: the next faces start new tracks (a shot cut)."""
         self.tracker.end_all()
 
-    def detect(self, frame: np.ndarray, fast_only: bool = False) -> list[tuple[Box, FaceMask]]:
+    def detect(self, frame: np.ndarray, fast_only: bool = False, small: bool = True) -> list[tuple[Box, FaceMask]]:
         """The faces of an (H, W, 3) uint8 frame with their masks and rules, before tracking (thread-safe;
-        ``fast_only``: only the detector's fast part, see :meth:`FaceDetector.detect_with_points`)."""
+        ``fast_only``, ``small``: parts of the detector, see :meth:`FaceDetector.detect_with_points`)."""
         frame = np.ascontiguousarray(frame)
-        return self._with_masks(frame, self._detections(frame, fast_only))
+        return self._with_masks(frame, self._detections(frame, fast_only, small))
 
-    def fast_detections(self, frame: np.ndarray) -> list[Detection]:
-        """The detector's fast part alone (thread-safe; empty if it has none), for :meth:`detect_tracked`."""
-        return self._detections(np.ascontiguousarray(frame), True) if self.has_fast_part else []
+    def detections(self, frame: np.ndarray, fast_only: bool, small: bool) -> list[Detection]:
+        """The detector's parts (see :meth:`FaceDetector.detect_with_points`) without masks (thread-safe), for
+        :meth:`detect_tracked`; ``fast_only`` on a detector without a fast part finds nothing."""
+        if fast_only and not self.has_fast_part:
+            return []
+        return self._detections(np.ascontiguousarray(frame), fast_only, small)
 
     def detect_tracked(self, index: int, frame: np.ndarray, fast: list[Detection]) -> list[tuple[Box, FaceMask]]:
         """A frame between full detections (frames in order, after the previous frame's :meth:`track`): MTCNN
-        on a window around every live track, so moving faces keep fresh masks, plus ``fast`` (the fast
-        part's detections, :meth:`fast_detections`) for faces no track knows."""
+        on a window around every live track, so moving faces keep fresh masks, plus ``fast`` (the frame's
+        other detections, :meth:`detections`) for faces no track knows."""
         frame = np.ascontiguousarray(frame)
         boxes = self.tracker.live_boxes(index)
         near = self.analyzer.detector.detect_near(frame, boxes) if boxes else []
