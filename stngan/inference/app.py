@@ -97,22 +97,48 @@ def _as_stored(sidecar: Sidecar) -> Sidecar:
 
 
 class BatchedInpaint:
-    """Display-orientation frames in, inpainted frames out in order, ``batch_frames`` frames per model call."""
+    """Display-orientation frames in, inpainted frames out in order, ``batch_frames`` frames per model call.
+
+    Two stages overlap: the model's half (:meth:`FrameInpainter.infer`: crops, G) of batch k+1 runs on a
+    worker thread while this thread pastes, blends and filters batch k (ONNX Runtime, torch and OpenCV
+    release the GIL), so G no longer waits for the frame work nor the frame work for G. Each stage sees the
+    batches in order, so the output is the same as one stage after the other."""
 
     def __init__(self, worker: FrameInpainter, batch_frames: int, emit: Callable[[object, np.ndarray], None]) -> None:
         self.worker, self.batch_frames, self.emit = worker, max(1, batch_frames), emit
-        self.pending: list[tuple[np.ndarray, int, object]] = []  # bounded: memory stays flat
+        self.pending: list[tuple[np.ndarray, int, object]] = []
+        self.in_flight: deque = deque()  # (batch, its infer job); at most two: memory stays flat
+        self.model_thread = ThreadPoolExecutor(1, thread_name_prefix="stngan-model")
 
     def push(self, image: np.ndarray, index: int, meta: object) -> None:
         self.pending.append((image, index, meta))
         if len(self.pending) >= self.batch_frames:
-            self.flush()
+            self._submit()
+
+    def _submit(self) -> None:
+        if self.pending:
+            batch, self.pending = self.pending, []
+            self.in_flight.append((batch, self.model_thread.submit(
+                self.worker.infer, [(image, index) for image, index, _ in batch])))
+        while len(self.in_flight) > 1:
+            self._finish_oldest()
+
+    def _finish_oldest(self) -> None:
+        batch, job = self.in_flight.popleft()
+        outs = self.worker.finish([(image, index) for image, index, _ in batch], job.result())
+        for (_, _, meta), out in zip(batch, outs):
+            self.emit(meta, out)
 
     def flush(self) -> None:
-        outs = self.worker.process_batch([(image, index) for image, index, _ in self.pending])
-        for (_, _, meta), out in zip(self.pending, outs):
-            self.emit(meta, out)
-        self.pending.clear()
+        """Everything pushed so far, out (at the end; then :meth:`close`)."""
+        self._submit()
+        while self.in_flight:
+            self._finish_oldest()
+
+    def close(self) -> None:
+        """End the worker thread; batches still queued are dropped (an error or Ctrl-C stopped the run)."""
+        self.in_flight.clear()
+        self.model_thread.shutdown(wait=True, cancel_futures=True)
 
 
 def find_faces_in_video(src: Path, options: AnonymizeOptions, progress: bool) -> tuple[dict, int, list[int], int]:
@@ -189,6 +215,7 @@ def anonymize_video(src: Path, dst: Path, options: AnonymizeOptions, video: Vide
             batch = then.batch_frames or (16 if then.inpainter.device.type == "cuda" else 1)
             inpaint = BatchedInpaint(FrameInpainter(then.inpainter, sidecar, then.control), batch,
                                      lambda f, out: writer.write(np.ascontiguousarray(from_display(out, rotation)), f))
+            stack.callback(inpaint.close)
         by_frame = sidecar.faces_by_frame()
         frames = stack.enter_context(Prefetched(reader))
         for frame in _progress(frames, reader.frame_count, f"mask {src.name}", progress):
@@ -273,6 +300,7 @@ def inpaint_video(src: Path, dst: Path, inpainter: Inpainter, sidecar: Path | No
             writer = video.writer(stack, dst, reader)
             batched = BatchedInpaint(worker, batch_frames,
                                      lambda f, out: writer.write(np.ascontiguousarray(from_display(out, rotation)), f))
+            stack.callback(batched.close)
             for frame in _progress(stack.enter_context(Prefetched(reader)), reader.frame_count,
                                    f"inpaint {src.name}", progress):
                 batched.push(to_display(frame.image, rotation), frame.index, frame)

@@ -250,8 +250,15 @@ class FrameInpainter:
         STN streams each track frame by frame, so its frames still go to the model one at a time (all the
         tracks of a frame together).
         """
+        return self.finish(frames, self.infer(frames))
+
+    def infer(self, frames: list[tuple[np.ndarray, int]]) -> Inferred:
+        """The model's half of :meth:`process_batch`: crops and fills. Calls must come in frame order (STN
+        streams, landmark smoothing); they may run on another thread than :meth:`finish`'s, one batch ahead."""
         if self.inpainter.config.model.kind == "stn" and len(frames) > 1:
-            return [out for f in frames for out in self.process_batch([f])]
+            parts = [self.infer([f]) for f in frames]
+            return Inferred([i for p in parts for i in p.items], [y for p in parts for y in p.fills],
+                            [(k, index) for k, p in enumerate(parts) for _, index in p.owners])
         items, owner = [], []
         for k, (frame, index) in enumerate(frames):
             for face in self.faces.get(index, []):
@@ -259,21 +266,35 @@ class FrameInpainter:
                 lm = self.control.apply(ct.to_crop(landmarks), face.track, ct.size)
                 items.append(prepare_crop(frame, face.track, ct, face.mask, lm))
                 owner.append((k, index))
+        fills = self.inpainter.inpaint(items) if items else []
+        for item, (_, index) in zip(items, owner):
+            if self.last_frame_of_track.get(item.track) == index:
+                self.inpainter.end_track(item.track)
+        return Inferred(items, fills, owner)
+
+    def finish(self, frames: list[tuple[np.ndarray, int]], inferred: Inferred) -> list[np.ndarray]:
+        """The frame half of :meth:`process_batch`: paste, blend and temporal filter (frames in order)."""
         outs = [frame for frame, _ in frames]
-        if not items:
-            return outs
-        ys = self.inpainter.inpaint(items)
-        for item, y, (k, index) in zip(items, ys, owner):
+        for item, y, (k, index) in zip(inferred.items, inferred.fills, inferred.owners):
             outs[k] = paste(outs[k], item, y, self.inpainter.blend)
             # the rectifying neighbourhood: about one model pixel, in frame pixels
             radius = max(1, round(1.0 / item.transform.scale))
             outs[k] = self.temporal.apply(outs[k], item.frame_mask, item.transform.to_frame(item.landmarks),
                                           item.track, radius)
             if self.last_frame_of_track.get(item.track) == index:
-                self.inpainter.end_track(item.track)
                 self.temporal.end_track(item.track)
-        self.faces_done += len(items)
+        self.faces_done += len(inferred.items)
         return outs
+
+
+@dataclass
+class Inferred:
+    """What :meth:`FrameInpainter.infer` gives :meth:`FrameInpainter.finish`: crops, fills and, per crop,
+    (position in the batch, frame index)."""
+
+    items: list
+    fills: list
+    owners: list[tuple[int, int]]
 
 
 def mask_union(records: list[FaceRecord], shape: tuple[int, int]) -> np.ndarray:
