@@ -1,0 +1,65 @@
+"""BatchedInpaint runs G for the next batch on a worker thread while the frame work of the last one goes
+on: the frames must come out in order and equal to the same batches done one after the other, for SI and
+streaming STN."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from stngan.inference.app import BatchedInpaint
+from stngan.inference.frames import AnonymizeOptions, Anonymizer, FrameInpainter
+from stngan.inference.inpainter import Inpainter
+from stngan.inference.sidecar import Sidecar
+from helpers import astronaut_frames, tiny_checkpoint
+
+
+@pytest.fixture(scope="module")
+def masked_clip():
+    frames = astronaut_frames(7, no_face_at=(3,))
+    anonymizer = Anonymizer(AnonymizeOptions())
+    masked, records = zip(*(anonymizer.process(f, i) for i, f in enumerate(frames)))
+    return list(masked), Sidecar({"name": "clip", "kind": "video", "frame_count": len(frames)}, {}, list(records))
+
+
+@pytest.mark.parametrize("kind", ["si", "stn"])
+@pytest.mark.parametrize("batch_frames", [1, 3])
+def test_overlapped_stages_give_the_serial_result_in_order(tmp_path, masked_clip, kind, batch_frames):
+    masked, sidecar = masked_clip
+    ckpt = tiny_checkpoint(tmp_path, *(["model.kind=stn"] if kind == "stn" else []))
+    serial_worker = FrameInpainter(Inpainter(ckpt, runtime="torch"), sidecar)
+    numbered = list(zip(masked, range(len(masked))))
+    serial = [out for k in range(0, len(masked), batch_frames)
+              for out in serial_worker.process_batch(numbered[k:k + batch_frames])]  # the same model calls
+
+    worker = FrameInpainter(Inpainter(ckpt, runtime="torch"), sidecar)
+    got: list[tuple[int, np.ndarray]] = []
+    batched = BatchedInpaint(worker, batch_frames, lambda meta, out: got.append((meta, out)))
+    try:
+        for i, f in enumerate(masked):
+            batched.push(f, i, i)
+        batched.flush()
+    finally:
+        batched.close()
+    assert [meta for meta, _ in got] == list(range(len(masked)))
+    for (i, out), expected in zip(got, serial):
+        np.testing.assert_array_equal(out, expected, err_msg=f"frame {i}")
+    assert worker.faces_done == serial_worker.faces_done == sum(len(r.faces) for r in sidecar.frames)
+    assert any(not np.array_equal(out, m) for (_, out), m in zip(got, masked)), "something was inpainted"
+
+
+def test_an_error_in_the_model_stage_reaches_the_caller(tmp_path, masked_clip, monkeypatch):
+    masked, sidecar = masked_clip
+    worker = FrameInpainter(Inpainter(tiny_checkpoint(tmp_path), runtime="torch"), sidecar)
+
+    def broken(items):
+        raise RuntimeError("G failed")
+
+    monkeypatch.setattr(worker.inpainter, "inpaint", broken)
+    batched = BatchedInpaint(worker, 1, lambda meta, out: None)
+    with pytest.raises(RuntimeError, match="G failed"):
+        try:
+            for i, f in enumerate(masked):
+                batched.push(f, i, i)
+            batched.flush()
+        finally:
+            batched.close()
