@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 import torch
 
+from stngan.inference import blend
 from stngan.inference.blend import poisson_blend
+
+
+@pytest.fixture(params=["whole window", "unknowns only"])
+def solver(request, monkeypatch):
+    """Both CG paths (the window's fraction of unknowns picks one): each must solve the same system."""
+    monkeypatch.setattr(blend, "SPARSE_BELOW", 0.0 if request.param == "whole window" else 1.0)
+    return request.param
 
 
 def _disc(size: int, cx: float, cy: float, r: float) -> torch.Tensor:
@@ -35,7 +43,7 @@ def _dense_solution(fill: np.ndarray, real: np.ndarray, mask: np.ndarray) -> np.
     return out
 
 
-def test_matches_a_dense_solve_of_the_system_including_the_crop_border():
+def test_matches_a_dense_solve_of_the_system_including_the_crop_border(solver):
     g = torch.Generator().manual_seed(0)
     real = torch.rand(1, 1, 16, 16, generator=g) - 0.5
     fill = torch.rand(1, 1, 16, 16, generator=g) * 0.4
@@ -43,6 +51,19 @@ def test_matches_a_dense_solve_of_the_system_including_the_crop_border():
     out = poisson_blend(fill, real, mask)
     want = _dense_solution(fill[0, 0].double().numpy(), real[0, 0].double().numpy(), mask[0, 0].bool().numpy())
     np.testing.assert_allclose(out[0, 0].numpy(), want, atol=2e-4)  # float32 CG: 0.03 grey levels
+
+
+def test_both_solvers_agree_on_several_crops_and_channels_one_without_a_mask(monkeypatch):
+    g = torch.Generator().manual_seed(5)
+    real = torch.rand(3, 3, 20, 20, generator=g) * 2 - 1
+    fill = torch.rand(3, 3, 20, 20, generator=g) * 2 - 1
+    mask = torch.cat([_disc(20, 6, 7, 4), torch.zeros(1, 1, 20, 20), _disc(20, 12, 10, 6) - _disc(20, 12, 10, 3)])
+    outs = {}
+    for name, below in (("whole window", 0.0), ("unknowns only", 1.0)):
+        monkeypatch.setattr(blend, "SPARSE_BELOW", below)
+        outs[name] = poisson_blend(fill, real, mask)
+    np.testing.assert_allclose(outs["whole window"].numpy(), outs["unknowns only"].numpy(), atol=2e-4)
+    assert torch.equal(outs["unknowns only"][1], real[1])
 
 
 def test_outside_the_mask_is_the_real_crop_bit_for_bit():
@@ -82,7 +103,7 @@ def test_shape_mismatch_is_refused():
         poisson_blend(torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 9), torch.zeros(1, 1, 8, 8))
 
 
-def test_kept_pixels_stay_and_their_gradient_carries_across():
+def test_kept_pixels_stay_and_their_gradient_carries_across(solver):
     g = torch.Generator().manual_seed(3)
     real = torch.rand(1, 1, 24, 24, generator=g)
     fill = torch.rand(1, 1, 24, 24, generator=g)
