@@ -16,6 +16,8 @@ idle machine; the load average is printed with them.
 Run: .venv/bin/python benchmarks/bench_onepass.py [--frames 96] [--detect-every 3] [--preset medium]
      .venv/bin/python benchmarks/bench_onepass.py --input /tmp/c720.mp4 --runtimes torch,onnx
      .venv/bin/python benchmarks/bench_onepass.py --size 1920x1080 --faces 5   (the issue's goal: >= 3 fps)
+     .venv/bin/python benchmarks/bench_onepass.py --size 1920x1080 --frames 3000 --runs one --runtimes onnx
+         (memory: peak RSS, and the peaks of the run's two halves: equal when memory stays flat)
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ import os
 import platform
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -40,11 +43,28 @@ from stngan.inference.inpainter import Inpainter  # noqa: E402
 from stngan.media import VideoReader, VideoWriter  # noqa: E402
 
 
-def timed(fn) -> tuple[float, float]:
-    """(wall s, CPU s of this process and its threads) of fn()."""
+def rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def timed(fn) -> tuple[float, float, list[float]]:
+    """(wall s, CPU s of this process and its threads, RSS in MB sampled every 0.5 s) of fn()."""
+    samples, done = [rss_mb()], threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.5):
+            samples.append(rss_mb())
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     wall, cpu = time.perf_counter(), time.process_time()
-    fn()
-    return time.perf_counter() - wall, time.process_time() - cpu
+    try:
+        fn()
+    finally:
+        done.set()
+        sampler.join()
+    return time.perf_counter() - wall, time.process_time() - cpu, samples + [rss_mb()]
 
 
 def bare(src: Path, dst: Path, video: app.VideoOptions) -> None:
@@ -63,6 +83,8 @@ def main() -> None:
     ap.add_argument("--faces", type=int, default=1, help="faces per frame (copies of the sample side by side)")
     ap.add_argument("--input", type=Path, help="time this clip instead of a generated one (--frames/--size/--faces unused)")
     ap.add_argument("--runtimes", default="torch,onnx", help="G runtimes of the one pass (the two passes use the first)")
+    ap.add_argument("--runs", default="bare,two,one", help="which of bare, two (passes), one (pass) to time; a long "
+                    "clip's memory run: --runs one")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="stngan_onepass_"))
     src = args.input or tmp / "clip.mp4"
@@ -75,29 +97,36 @@ def main() -> None:
     options = AnonymizeOptions(detect_every=args.detect_every)
     inpainters = {r: Inpainter(runtime=r) for r in args.runtimes.split(",")}  # shipped model, loaded once each
     first = next(iter(inpainters.values()))
-    runs = {
-        "bare decode -> encode": lambda: bare(src, tmp / "bare.mp4", video),
-        f"two passes (anonymize, then inpaint), G {first.runtime_name}": lambda: (
+    wanted = set(args.runs.split(","))
+    runs = {}
+    if "bare" in wanted:
+        runs["bare decode -> encode"] = lambda: bare(src, tmp / "bare.mp4", video)
+    if "two" in wanted:
+        runs[f"two passes (anonymize, then inpaint), G {first.runtime_name}"] = lambda: (
             app.anonymize_video(src, tmp / "masked.mp4", options, video, False),
-            app.inpaint_video(tmp / "masked.mp4", tmp / "two.mp4", first, None, LandmarkControl(), video, False)),
-    }
-    for name, inpainter in inpainters.items():
+            app.inpaint_video(tmp / "masked.mp4", tmp / "two.mp4", first, None, LandmarkControl(), video, False))
+    for name, inpainter in inpainters.items() if "one" in wanted else ():
         runs[f"one pass (anonymize --inpaint), G {name}"] = lambda i=inpainter, name=name: app.anonymize_video(
             src, tmp / f"one_{name}.mp4", options, video, False, then=app.InpaintAfter(i, LandmarkControl()))
     results = {name: timed(fn) for name, fn in runs.items()}
     print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.2f} at {time.strftime('%Y-%m-%d %H:%M')}; {n} frames {args.size}, {args.faces} face(s), "
           f"lossy H.264 preset {args.preset or 'medium'}, --detect-every {args.detect_every}, shipped model\n")
-    print("| run | fps (wall) | CPU s per frame |\n|---|---|---|")
-    for name, (wall, cpu) in results.items():
-        print(f"| {name} | {n / wall:.2f} | {cpu / n:.3f} |")
-    (bw, _), (tw, _), *one_pass = results.values()
+    print("| run | fps (wall) | CPU s per frame | peak RSS MB | RSS MB, peak of 1st / 2nd half of the run |")
+    print("|---|---|---|---|---|")
+    for name, (wall, cpu, rss) in results.items():
+        half = len(rss) // 2
+        print(f"| {name} | {n / wall:.2f} | {cpu / n:.3f} | {max(rss):.0f} | {max(rss[:half] or rss):.0f} / "
+              f"{max(rss[half:]):.0f} |")
+    if not {"bare", "two", "one"} <= wanted:
+        return
+    (bw, _, _), (tw, _, _), *one_pass = results.values()
     print()
-    for name, (ow, _) in zip(inpainters, one_pass):
+    for name, (ow, _, _) in zip(inpainters, one_pass):
         print(f"one pass, G {name} = {bw / ow:.2f}x the speed of the bare transcode (goal >= 0.45), "
               f"{tw / ow:.2f}x the speed of the two passes")
     if len(one_pass) > 1:
-        (w0, c0), (w1, c1) = one_pass[:2]
+        (w0, c0, _), (w1, c1, _) = one_pass[:2]
         a, b = list(inpainters)[:2]
         print(f"one pass with G {b}: {w0 / w1:.2f}x the fps (wall) of G {a}, {c1 / c0:.2f}x its CPU per frame")
 
