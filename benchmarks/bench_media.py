@@ -1,6 +1,6 @@
 """Encode and decode speed of the media layer's three output flavours, side by side.
 
-    python benchmarks/bench_media.py [--size 1280x720] [--frames 48] [--noise 2] [--lossy-preset medium]
+    python benchmarks/bench_media.py [--size 1280x720] [--frames 48] [--noise 2] [--lossy-preset veryfast]
                                      [--x264rgb-presets ultrafast veryfast]
 
 Frames are skimage's astronaut panned across the picture (real texture and motion) with sensor-like
@@ -72,7 +72,7 @@ def main() -> None:
     ap.add_argument("--size", default="1280x720")
     ap.add_argument("--frames", type=int, default=48)
     ap.add_argument("--noise", type=float, default=2.0, help="std of per-frame noise, 0..255 scale")
-    ap.add_argument("--lossy-preset", default="medium", help="x264 preset of the lossy row (writer default)")
+    ap.add_argument("--lossy-preset", default="veryfast", help="x264 preset of the lossy row (writer default)")
     ap.add_argument("--x264rgb-presets", nargs="+", default=["ultrafast", "veryfast"],
                     help="one libx264rgb qp 0 row per preset (the writer's default is ultrafast)")
     args = ap.parse_args()

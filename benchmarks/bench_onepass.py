@@ -111,7 +111,7 @@ def main() -> None:
     results = {name: timed(fn) for name, fn in runs.items()}
     print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.2f} at {time.strftime('%Y-%m-%d %H:%M')}; {n} frames {args.size}, {args.faces} face(s), "
-          f"lossy H.264 preset {args.preset or 'medium'}, --detect-every {args.detect_every}, shipped model\n")
+          f"lossy H.264 preset {args.preset or 'veryfast'}, --detect-every {args.detect_every}, shipped model\n")
     print("| run | fps (wall) | CPU s per frame | peak RSS MB | RSS MB, peak of 1st / 2nd half of the run |")
     print("|---|---|---|---|---|")
     for name, (wall, cpu, rss) in results.items():

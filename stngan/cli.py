@@ -133,7 +133,7 @@ def _video_options(f):
     f = click.option("--crf", default=18, show_default=True, help="H.264 quality for lossy video output.")(f)
     f = click.option("--preset", type=click.Choice(["ultrafast", "superfast", "veryfast", "faster", "fast", "medium",
                                                     "slow", "slower", "veryslow"]),
-                     help="x264 speed/size trade-off of video outputs (default: medium lossy, ultrafast lossless).")(f)
+                     help="x264 speed/size trade-off of video outputs (default: veryfast lossy, ultrafast lossless).")(f)
     f = click.option("--quiet", is_flag=True, help="No progress bar.")(f)
     return f
 

@@ -38,7 +38,7 @@ VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".gif"}
 class VideoOptions:
     mode: str = "lossy"  # lossy (H.264 yuv420p) | lossless (FFV1 .mkv / libx264rgb)
     crf: int = 18
-    preset: str | None = None  # x264 speed/size trade-off (None: medium lossy, ultrafast lossless)
+    preset: str | None = None  # x264 speed/size trade-off (None: veryfast lossy, ultrafast lossless)
 
     def writer(self, stack: contextlib.ExitStack, path: Path, reader) -> BackgroundWriter:
         """A writer like ``reader``'s video, encoding on its own thread, closed with ``stack``."""
