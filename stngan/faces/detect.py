@@ -21,6 +21,7 @@ import numpy as np
 from stngan.faces.blazeface import BlazeFace, detect_on_tiles
 from stngan.faces.box import Box
 from stngan.faces.image_io import ensure_rgb_uint8
+from stngan.faces.pyramid import Halves
 from stngan.weights import require
 
 DetectorKind = Literal["mtcnn+blazeface", "mtcnn", "blazeface", "hog", "cnn"]
@@ -206,8 +207,7 @@ class FaceDetector:
             s = min(1.0, NEAR_FACE_PX / side)
             window = np.ascontiguousarray(img[y0:y1, x0:x1])
             if s < 1.0:
-                window = cv2.resize(window, (max(1, round((x1 - x0) * s)), max(1, round((y1 - y0) * s))),
-                                    interpolation=cv2.INTER_AREA)
+                window = Halves(window).resize(max(1, round((x1 - x0) * s)), max(1, round((y1 - y0) * s)))
             sx, sy = (x1 - x0) / window.shape[1], (y1 - y0) / window.shape[0]
             for d in self._mtcnn(model, window, max(12.0, 0.5 * side / sx)):
                 b = d.box

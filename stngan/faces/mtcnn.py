@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from torchvision.ops import nms
 
+from stngan.faces.pyramid import Halves
 from stngan.weights import require
 
 PYRAMID_FACTOR = 0.709
@@ -135,27 +136,6 @@ def one_torch_thread():
         yield
     finally:
         torch.set_num_threads(before)
-
-
-class Halves:
-    """An image and its successive halvings (made on demand), so each pyramid level is area-resized from the
-    smallest copy still at least its size: resizing every level from the full frame was 40 % of MTCNN's time
-    at 720p (40 ms of pyramid per frame, 12 ms this way; a 2:1 area reduction is OpenCV's fast path). The
-    levels differ from one-step area resizes by 0.3-2 grey levels on average (up to 4 on the coarsest,
-    where faces are large); recall measured unchanged (docs/DETECTION.md)."""
-
-    def __init__(self, img: np.ndarray) -> None:
-        self.copies = [img]
-
-    def resize(self, width: int, height: int) -> np.ndarray:
-        while True:
-            h, w = self.copies[-1].shape[:2]
-            if w // 2 < width or h // 2 < height:
-                break
-            self.copies.append(cv2.resize(self.copies[-1], (w // 2, h // 2), interpolation=cv2.INTER_AREA))
-        source = next(c for c in reversed(self.copies) if c.shape[1] >= width and c.shape[0] >= height) \
-            if self.copies[0].shape[1] >= width and self.copies[0].shape[0] >= height else self.copies[0]
-        return cv2.resize(source, (width, height), interpolation=cv2.INTER_AREA)
 
 
 def crops(img: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
