@@ -220,6 +220,15 @@ def test_a_hold_shorter_than_the_small_face_delay_is_refused():
     assert AnonymizeOptions().small_face_scans == 2
 
 
+def test_cli_refuses_a_small_face_schedule_the_hold_cannot_cover(tmp_path):
+    src = tmp_path / "clip.mkv"
+    make_clip(src, astronaut_frames(3), codec="ffv1")
+    result = CliRunner().invoke(cli, ["anonymize", str(src), "-o", str(tmp_path / "out.mkv"), "--small-every", "3",
+                                      "--quiet"])
+    assert result.exit_code == 1 and "small-every" in str(result.exception)
+    assert not (tmp_path / "out.mkv").exists()
+
+
 # ------------------------------------------------------------------ nothing lost
 
 def test_output_over_the_input_is_refused_and_the_input_unchanged(tmp_path):
