@@ -22,6 +22,7 @@ Run: .venv/bin/python benchmarks/bench_onepass.py [--frames 96] [--detect-every 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import sys
@@ -83,6 +84,7 @@ def main() -> None:
     ap.add_argument("--faces", type=int, default=1, help="faces per frame (copies of the sample side by side)")
     ap.add_argument("--input", type=Path, help="time this clip instead of a generated one (--frames/--size/--faces unused)")
     ap.add_argument("--runtimes", default="torch,onnx", help="G runtimes of the one pass (the two passes use the first)")
+    ap.add_argument("--rss-out", type=Path, help="write each run's RSS samples (MB, every 0.5 s) here as JSON")
     ap.add_argument("--runs", default="bare,two,one", help="which of bare, two (passes), one (pass) to time; a long "
                     "clip's memory run: --runs one")
     args = ap.parse_args()
@@ -118,6 +120,11 @@ def main() -> None:
         half = len(rss) // 2
         print(f"| {name} | {n / wall:.2f} | {cpu / n:.3f} | {max(rss):.0f} | {max(rss[:half] or rss):.0f} / "
               f"{max(rss[half:]):.0f} |")
+    for name, (_, _, rss) in results.items():
+        quarters = [max(rss[len(rss) * k // 4:max(len(rss) * (k + 1) // 4, len(rss) * k // 4 + 1)]) for k in range(4)]
+        print(f"{name}: RSS MB peak per quarter of the run " + " / ".join(f"{q:.0f}" for q in quarters))
+    if args.rss_out:
+        args.rss_out.write_text(json.dumps({name: rss for name, (_, _, rss) in results.items()}))
     if not {"bare", "two", "one"} <= wanted:
         return
     (bw, _, _), (tw, _, _), *one_pass = results.values()
