@@ -16,6 +16,7 @@ idle machine; the load average is printed with them.
 Run: .venv/bin/python benchmarks/bench_onepass.py [--frames 96] [--detect-every 3] [--preset medium]
      .venv/bin/python benchmarks/bench_onepass.py --input /tmp/c720.mp4 --runtimes torch,onnx
      .venv/bin/python benchmarks/bench_onepass.py --size 1920x1080 --faces 5   (the issue's goal: >= 3 fps)
+     .venv/bin/python benchmarks/bench_onepass.py --device cuda --runtimes torch   (a lent GPU: the card's name is printed)
      .venv/bin/python benchmarks/bench_onepass.py --size 1920x1080 --frames 3000 --runs one --runtimes onnx
          (memory: peak RSS, and the peaks of the run's two halves: equal when memory stays flat)
 """
@@ -75,6 +76,12 @@ def bare(src: Path, dst: Path, video: app.VideoOptions) -> None:
             writer.write(np.ascontiguousarray(frame.image), frame)
 
 
+def _device_name(device: str) -> str:
+    import torch
+
+    return torch.cuda.get_device_name(0) if device == "cuda" else "the CPU"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--frames", type=int, default=96)
@@ -84,6 +91,8 @@ def main() -> None:
     ap.add_argument("--faces", type=int, default=1, help="faces per frame (copies of the sample side by side)")
     ap.add_argument("--input", type=Path, help="time this clip instead of a generated one (--frames/--size/--faces unused)")
     ap.add_argument("--runtimes", default="torch,onnx", help="G runtimes of the one pass (the two passes use the first)")
+    ap.add_argument("--device", default="cpu", help="where G runs (cuda on a lent GPU: faces of 16 frames per call; "
+                    "detection stays on the CPU)")
     ap.add_argument("--rss-out", type=Path, help="write each run's RSS samples (MB, every 0.5 s) here as JSON")
     ap.add_argument("--runs", default="bare,two,one", help="which of bare, two (passes), one (pass) to time; a long "
                     "clip's memory run: --runs one")
@@ -97,7 +106,7 @@ def main() -> None:
         n, args.size = sum(1 for _ in reader), f"{reader.width}x{reader.height}"
     video = app.VideoOptions("lossy", 18, args.preset)
     options = AnonymizeOptions(detect_every=args.detect_every)
-    inpainters = {r: Inpainter(runtime=r) for r in args.runtimes.split(",")}  # shipped model, loaded once each
+    inpainters = {r: Inpainter(runtime=r, device=args.device) for r in args.runtimes.split(",")}  # shipped model
     first = next(iter(inpainters.values()))
     wanted = set(args.runs.split(","))
     runs = {}
@@ -113,7 +122,8 @@ def main() -> None:
     results = {name: timed(fn) for name, fn in runs.items()}
     print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.2f} at {time.strftime('%Y-%m-%d %H:%M')}; {n} frames {args.size}, {args.faces} face(s), "
-          f"lossy H.264 preset {args.preset or 'veryfast'}, --detect-every {args.detect_every}, shipped model\n")
+          f"lossy H.264 preset {args.preset or 'veryfast'}, --detect-every {args.detect_every}, shipped model, "
+          f"G on {_device_name(args.device)}\n")
     print("| run | fps (wall) | CPU s per frame | peak RSS MB | RSS MB, peak of 1st / 2nd half of the run |")
     print("|---|---|---|---|---|")
     for name, (wall, cpu, rss) in results.items():
