@@ -63,3 +63,29 @@ def test_an_error_in_the_model_stage_reaches_the_caller(tmp_path, masked_clip, m
             batched.flush()
         finally:
             batched.close()
+
+
+def test_ctrl_c_in_the_one_pass_leaves_no_output_and_no_thread(tmp_path, monkeypatch):
+    import threading
+
+    from stngan.inference import app
+    from stngan.inference.control import LandmarkControl
+    from clips import make_clip
+
+    src = tmp_path / "in.mkv"
+    make_clip(src, astronaut_frames(8), codec="ffv1")
+    original = FrameInpainter.finish
+
+    def interrupted(self, frames, inferred):
+        if any(index == 3 for _, index in frames):
+            raise KeyboardInterrupt
+        return original(self, frames, inferred)
+
+    monkeypatch.setattr(FrameInpainter, "finish", interrupted)
+    then = app.InpaintAfter(Inpainter(tiny_checkpoint(tmp_path), runtime="torch"), LandmarkControl(),
+                            masked=tmp_path / "masked.mkv")
+    with pytest.raises(KeyboardInterrupt):
+        app.anonymize_video(src, tmp_path / "out.mkv", AnonymizeOptions(), app.VideoOptions("lossless"), False,
+                            then=then)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["in.mkv"]
+    assert not [t for t in threading.enumerate() if t.name.startswith("stngan-model")]
