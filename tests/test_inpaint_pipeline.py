@@ -21,6 +21,19 @@ def masked_clip():
     return list(masked), Sidecar({"name": "clip", "kind": "video", "frame_count": len(frames)}, {}, list(records))
 
 
+def run_batched(worker: FrameInpainter, frames: list[np.ndarray], batch_frames: int) -> list[tuple[int, np.ndarray]]:
+    """Every frame through BatchedInpaint, as the video commands do; (index, output) in emitted order."""
+    got: list[tuple[int, np.ndarray]] = []
+    batched = BatchedInpaint(worker, batch_frames, lambda meta, out: got.append((meta, out)))
+    try:
+        for i, f in enumerate(frames):
+            batched.push(f, i, i)
+        batched.flush()
+    finally:
+        batched.close()
+    return got
+
+
 @pytest.mark.parametrize("kind", ["si", "stn"])
 @pytest.mark.parametrize("batch_frames", [1, 3])
 def test_overlapped_stages_give_the_serial_result_in_order(tmp_path, masked_clip, kind, batch_frames):
@@ -32,14 +45,7 @@ def test_overlapped_stages_give_the_serial_result_in_order(tmp_path, masked_clip
               for out in serial_worker.process_batch(numbered[k:k + batch_frames])]  # the same model calls
 
     worker = FrameInpainter(Inpainter(ckpt, runtime="torch"), sidecar)
-    got: list[tuple[int, np.ndarray]] = []
-    batched = BatchedInpaint(worker, batch_frames, lambda meta, out: got.append((meta, out)))
-    try:
-        for i, f in enumerate(masked):
-            batched.push(f, i, i)
-        batched.flush()
-    finally:
-        batched.close()
+    got = run_batched(worker, masked, batch_frames)
     assert [meta for meta, _ in got] == list(range(len(masked)))
     for (i, out), expected in zip(got, serial):
         np.testing.assert_array_equal(out, expected, err_msg=f"frame {i}")
@@ -55,14 +61,8 @@ def test_an_error_in_the_model_stage_reaches_the_caller(tmp_path, masked_clip, m
         raise RuntimeError("G failed")
 
     monkeypatch.setattr(worker.inpainter, "inpaint", broken)
-    batched = BatchedInpaint(worker, 1, lambda meta, out: None)
     with pytest.raises(RuntimeError, match="G failed"):
-        try:
-            for i, f in enumerate(masked):
-                batched.push(f, i, i)
-            batched.flush()
-        finally:
-            batched.close()
+        run_batched(worker, masked, 1)
 
 
 def test_ctrl_c_in_the_one_pass_leaves_no_output_and_no_thread(tmp_path, monkeypatch):
