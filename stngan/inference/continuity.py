@@ -115,4 +115,52 @@ def complete_tracks(detected: dict[int, list[FaceRecord]], n_frames: int, cuts: 
                     out[first - d].append(held(face_first, d))
                 if last + d <= end:
                     out[last + d].append(held(face_last, d))
-    return dict(out)
+    return {f: sorted(faces, key=lambda r: r.track) for f, faces in out.items()}  # one order, however computed
+
+
+class TrackCompletion:
+    """:func:`complete_tracks` over a video streamed frame by frame: each frame's detected faces go in in frame
+    order (:meth:`add`), and completed frames come out in order (:meth:`ready`) as soon as no later detection
+    can change them, so a second pass can mask and inpaint while the first still detects. The result is
+    :func:`complete_tracks` on the whole video, frame for frame.
+
+    A frame t is final once frames up to t + ``ahead`` are in: interpolation needs the next detection
+    (≤ max_gap frames on), a hold before a run's start needs the start (≤ hold frames on) and up to hold of
+    its detections (≤ max_gap + 1 apart). Detections more than ``behind`` frames before the oldest frame not
+    yet out can no longer change anything and are dropped: memory stays flat.
+    """
+
+    def __init__(self, hold: int, max_gap: int) -> None:
+        self.hold, self.max_gap = hold, max_gap
+        self.ahead = max(max_gap + 1, hold + max(hold - 1, 0) * (max_gap + 1) + 1)
+        self.behind = (hold + 1) * (max_gap + 1) + hold + 1
+        self.detected: dict[int, list[FaceRecord]] = {}
+        self.cuts: list[int] = []
+        self.tracks: set[int] = set()
+        self.frames = 0  # frames added so far
+        self.done = 0  # frames given out so far
+
+    def add(self, index: int, faces: list[FaceRecord], cut: bool = False) -> None:
+        """Frame ``index`` (the next one) with its detected faces; ``cut``: a new shot starts at it."""
+        assert index == self.frames, (index, self.frames)
+        if cut and index > 0:
+            self.cuts.append(index)
+        if faces:
+            self.detected[index] = faces
+            self.tracks.update(f.track for f in faces)
+        self.frames += 1
+
+    def ready(self, final: bool = False, every: int = 16) -> list[tuple[int, list[FaceRecord]]]:
+        """The frames that became final, (index, faces) in order; ``final``: the video ended, all the rest.
+        Waits for ``every`` final frames before working (one complete_tracks call per batch)."""
+        end = self.frames if final else self.frames - self.ahead
+        if end <= self.done or (not final and end - self.done < every):
+            return []
+        low = self.done - self.behind
+        window = {f: faces for f, faces in self.detected.items() if f >= low}
+        completed = complete_tracks(window, self.frames, self.cuts, self.hold, self.max_gap)
+        out = [(f, completed.get(f, [])) for f in range(self.done, end)]
+        self.done = end
+        for f in [f for f in self.detected if f < end - self.behind]:
+            del self.detected[f]
+        return out
