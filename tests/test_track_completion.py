@@ -69,3 +69,33 @@ def test_nothing_comes_out_before_its_horizon():
     assert completion.ready(every=16) == []  # 15 final frames, fewer than a batch
     completion.add(completion.ahead + 15, [])
     assert [f for f, _ in completion.ready(every=16)] == list(range(16))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_faces_smoothed_as_they_come_equal_those_smoothed_from_the_whole_sidecar(seed):
+    from stngan.inference.frames import SmoothedFaces
+    from stngan.inference.sidecar import FrameRecord, Sidecar
+
+    n = 150
+    detected, cuts = random_video(seed, n, max_gap=4)
+    completed = complete_tracks(detected, n, cuts, hold=3, max_gap=4)
+    whole = SmoothedFaces.from_sidecar(Sidecar({}, {}, [FrameRecord(i, completed[i]) for i in sorted(completed)]),
+                                       0.2, 128)
+    streamed = SmoothedFaces(0.2, 128)
+    checked = 0
+    for i in range(n):
+        streamed.add(i, completed.get(i, []))
+        for j in range(checked, n):
+            if not streamed.ready(j):
+                break
+            for face in streamed.faces.get(j, []):
+                ct, lm = streamed.tracks[(j, face.track)]
+                want_ct, want_lm = whole.tracks[(j, face.track)]
+                assert ct.to_crop(lm).tobytes() == want_ct.to_crop(want_lm).tobytes(), (j, face.track)
+                if whole.last_frame_of_track[face.track] == j:
+                    assert streamed.last_frame_of_track[face.track] == j
+            streamed.forget(j)
+            checked = j + 1
+    streamed.close()
+    assert checked >= n - 3 and all(streamed.ready(j) for j in range(n))
+    assert streamed.last_frame_of_track == whole.last_frame_of_track
