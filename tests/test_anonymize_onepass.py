@@ -45,3 +45,40 @@ def test_one_pass_image_equals_two_commands(tmp_path, face_images):
     run("inpaint", str(tmp_path / "masked.png"), "-o", str(tmp_path / "two.png"), "--model", model)
     run("anonymize", str(src), "-o", str(tmp_path / "one.png"), "--inpaint", "--model", model)
     assert np.array_equal(load_image(tmp_path / "one.png"), load_image(tmp_path / "two.png"))
+
+
+def test_masking_while_detecting_equals_masking_after_the_whole_first_pass(tmp_path, monkeypatch):
+    """The masking pass follows detection a horizon behind (TrackCompletion): a 40-frame clip where detection
+    fails on some frames (interpolated and held masks need later detections) and a grey shot cuts it, with
+    frames handed over as soon as they are final, gives the sidecar and frames of completing the tracks
+    only once the whole video is detected."""
+    from stngan.inference.continuity import TrackCompletion
+    from stngan.inference.frames import FaceFinder
+
+    frames = astronaut_frames(40)
+    frames[20:24] = [np.full_like(frames[0], 90)] * 4  # a shot without faces
+    src = tmp_path / "in.mkv"
+    make_clip(src, frames, codec="ffv1")
+    blind = {0, 1, 9, 10, 12, 31, 33, 34}  # detection "fails" there
+    track = FaceFinder.track
+    monkeypatch.setattr(FaceFinder, "track", lambda self, i, faces: track(self, i, [] if i in blind else faces))
+    model = str(tiny_checkpoint(tmp_path))
+    args = ["--hold", "3", "--max-gap", "2", "--detect-every", "1", "--lossless", "--quiet", "--model", model]
+    original = TrackCompletion.ready
+    early = []
+
+    def at_once(self, final=False, every=16):
+        out = original(self, final, 1)  # every frame as soon as it is final: no slack beyond the horizon
+        early.extend(out if not final else [])
+        return out
+
+    monkeypatch.setattr(TrackCompletion, "ready", at_once)
+    run("anonymize", str(src), "-o", str(tmp_path / "streamed.mkv"), "--inpaint", *args)
+    assert len(early) >= 16  # frames were masked while detection went on
+    monkeypatch.setattr(TrackCompletion, "ready", lambda self, final=False, every=16: original(self, True) if final else [])
+    run("anonymize", str(src), "-o", str(tmp_path / "whole.mkv"), "--inpaint", *args)
+    streamed, whole = (Sidecar.load(sidecar_path_for(tmp_path / f"{name}.mkv")).to_dict() for name in ("streamed", "whole"))
+    origins = {f["origin"] for fr in whole["frames"] for f in fr["faces"]}
+    assert streamed == whole and {"held", "interpolated"} <= origins and whole["stats"]["cuts"] >= 1
+    assert all(np.array_equal(a, b) for a, b in zip(frames_of(tmp_path / "streamed.mkv"), frames_of(tmp_path / "whole.mkv"),
+                                                    strict=True))
