@@ -7,8 +7,6 @@ half-written file. Images are written as PNG (lossless: background bit-exact); v
 from __future__ import annotations
 
 import contextlib
-import queue
-import threading
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +21,7 @@ from stngan.errors import InputError
 from stngan.faces.image_io import load_image, save_png_atomic
 from stngan.faces.mtcnn import one_torch_thread
 from stngan.inference.control import LandmarkControl
-from stngan.inference.continuity import TrackCompletion
+from stngan.inference.continuity import complete_tracks
 from stngan.inference.frames import AnonymizeOptions, AnonymizeStats, Anonymizer, FaceFinder, FrameInpainter, mask_frame
 from stngan.inference.inpainter import Inpainter
 from stngan.inference.shots import ShotCutDetector
@@ -146,15 +144,13 @@ class BatchedInpaint:
         self.model_thread.shutdown(wait=True, cancel_futures=True)
 
 
-def find_faces_in_video(src: Path, options: AnonymizeOptions, progress: bool,
-                        settled: Callable[[int, list, bool], None]) -> tuple[int, list[int], int]:
-    """First pass: ``settled(index, detected faces, shot cut before it?)`` for every frame in order (display
-    orientation); returns the frame count, the shot cuts and the rotation.
+def find_faces_in_video(src: Path, options: AnonymizeOptions, progress: bool) -> tuple[dict, int, list[int], int]:
+    """First pass: the detected faces per frame (display orientation), frame count, shot cuts, rotation.
 
     Frames are detected ``options.detection_threads`` at a time (torch, OpenCV and TFLite release the GIL
     while they compute; each thread runs single-threaded), and tracked in frame order as they finish."""
     finder, cuts_detector = FaceFinder(options), ShotCutDetector()
-    cuts, since_detection, n = [], options.detect_every, 0
+    detected, cuts, since_detection, n = {}, [], options.detect_every, 0
     full_detections = 0  # since the last shot cut: every small_every-th one also looks for small faces
     workers = options.detection_threads
     pending: deque = deque()  # (frame index, shot cut before it, image, self-contained?, job), in frame order
@@ -167,7 +163,9 @@ def find_faces_in_video(src: Path, options: AnonymizeOptions, progress: bool,
             found = job.result() if job is not None else []
         else:  # needs the tracks up to the previous frame: runs here, in frame order
             found = finder.detect_tracked(index, image, job.result())
-        settled(index, finder.track(index, found), cut)
+        faces = finder.track(index, found)
+        if faces:
+            detected[index] = faces
 
     with VideoReader(src) as reader, Prefetched(reader) as frames, ThreadPoolExecutor(workers) as pool, \
             one_torch_thread():
@@ -196,165 +194,62 @@ def find_faces_in_video(src: Path, options: AnonymizeOptions, progress: bool,
                 settle_oldest()
         while pending:
             settle_oldest()
-    return n, cuts, rotation
+    return detected, n, cuts, rotation
 
 
 def anonymize_video(src: Path, dst: Path, options: AnonymizeOptions, video: VideoOptions, progress: bool,
                     review: Path | None = None, then: InpaintAfter | None = None) -> dict:
-    """Find faces (and shot cuts) and mask + encode (with ``then``, inpaint before encoding: one command from
-    raw video to inpainted video) at the same time, on two readers of the file: :class:`TrackCompletion`
-    gives each frame its faces, interpolated and held as over the whole video, as soon as no later detection
-    can change them (50 frames on at the defaults), and the masking pass follows that far behind on its own
-    thread. Reading the file twice costs one more decode (a few ms per 720p frame); holding those frames
-    in memory instead would cost ~350 MB at 1080p."""
-    completion = TrackCompletion(options.hold, options.max_gap)
-    with _MaskingPass(src, dst, options, video, then, progress) as masking:
-        def settled(index: int, faces: list, cut: bool) -> None:
-            completion.add(index, faces, cut)
-            masking.put(completion.ready())
-
-        n, cuts, _ = find_faces_in_video(src, options, progress, settled)
-        masking.put(completion.ready(final=True))
-        sidecar, faces_done = masking.finish(n, len(cuts), len(completion.tracks))
-    _write_review(src, sidecar, review)
-    result = dict(sidecar.stats)
-    if then is not None:
-        result["faces_inpainted"] = faces_done
-    return result
-
-
-class _Stopped(Exception):
-    """The first pass failed or was interrupted: the masking pass stops (its outputs are removed)."""
-
-
-class _MaskingPass:
-    """anonymize_video's second reader, on its own thread: each frame masked with its final faces (from
-    :meth:`put`, in order), inpainted with ``then``, encoded; the sidecar(s) written at the end. An error here
-    is raised in the caller at its next :meth:`put` or at :meth:`finish`; leaving the ``with`` block on an
-    error stops the thread and leaves no output."""
-
-    def __init__(self, src: Path, dst: Path, options: AnonymizeOptions, video: VideoOptions,
-                 then: InpaintAfter | None, progress: bool) -> None:
-        self.src, self.dst, self.options, self.video, self.then, self.progress = src, dst, options, video, then, progress
-        self.queue: queue.Queue = queue.Queue(maxsize=8)  # lists of (index, faces); then ("end", n, cuts, tracks)
-        self.stop = threading.Event()
-        self.error: BaseException | None = None
-        self.result: tuple[Sidecar, int] | None = None
-        self.thread = threading.Thread(target=self._run, name="stngan-mask", daemon=True)
-
-    def __enter__(self) -> _MaskingPass:
-        self.thread.start()
-        return self
-
-    def __exit__(self, exc_type, *rest) -> None:
-        if exc_type is not None:
-            self.stop.set()
-            self.thread.join()
-
-    def put(self, frames: list | tuple) -> None:
-        if self.error is not None:
-            raise self.error
-        while frames:
-            if self.error is not None:
-                raise self.error
-            try:
-                self.queue.put(frames, timeout=0.1)
-                return
-            except queue.Full:
+    """Two passes over the file: find faces (and shot cuts), complete the tracks both ways, then mask + encode
+    (and with ``then``, inpaint before encoding: one command from raw video to inpainted video)."""
+    detected, n, cuts, rotation = find_faces_in_video(src, options, progress)
+    faces = complete_tracks(detected, n, cuts, options.hold, options.max_gap)
+    stats = AnonymizeStats(tracks=len({f.track for fs in detected.values() for f in fs}), cuts=len(cuts))
+    records = [FrameRecord(i, faces[i]) for i in sorted(faces)]
+    sidecar = Sidecar({"name": src.name, "kind": "video", "frame_count": n, "rotation": rotation},
+                      _style(options), records)
+    with contextlib.ExitStack() as stack:
+        reader = stack.enter_context(VideoReader(src))
+        writer = video.writer(stack, dst, reader)
+        masked_writer, inpaint = None, None
+        if then is not None:
+            sidecar = _as_stored(sidecar)
+            if then.masked is not None:
+                masked_writer = video.writer(stack, then.masked, reader)
+            batch = then.batch_frames or (16 if then.inpainter.device.type == "cuda" else 1)
+            inpaint = BatchedInpaint(FrameInpainter(then.inpainter, sidecar, then.control), batch,
+                                     lambda f, out: writer.write(np.ascontiguousarray(from_display(out, rotation)), f))
+            stack.callback(inpaint.close)
+        by_frame = sidecar.faces_by_frame()
+        frames = stack.enter_context(Prefetched(reader))
+        for frame in _progress(frames, reader.frame_count, f"mask {src.name}", progress):
+            face_records = by_frame.get(frame.index, [])
+            stats.add(face_records)
+            masked = mask_frame(to_display(frame.image, rotation), face_records, options.fill)
+            stored = np.ascontiguousarray(from_display(masked, rotation))
+            if inpaint is None:
+                writer.write(stored, frame)
                 continue
-
-    def finish(self, n: int, cuts: int, tracks: int) -> tuple[Sidecar, int]:
-        """The first pass is done: wait for this one; (the sidecar, faces inpainted)."""
-        self.put(("end", n, cuts, tracks))
-        self.thread.join()
-        if self.error is not None:
-            raise self.error
-        return self.result
-
-    def _get(self):
-        while not self.stop.is_set():
-            try:
-                return self.queue.get(timeout=0.1)
-            except queue.Empty:
-                continue
-        raise _Stopped
-
-    def _final_frames(self):
-        """(index, faces) in order, then the first pass's ("end", n, cuts, tracks)."""
-        while True:
-            item = self._get()
-            if item[0] == "end":
-                yield item
-                return
-            yield from item
-
-    def _run(self) -> None:
-        try:
-            self.result = self._work()
-        except BaseException as e:  # noqa: BLE001 - raised in the caller
-            self.error = e
-
-    def _work(self) -> tuple[Sidecar, int]:
-        src, then, options = self.src, self.then, self.options
-        stats, records = AnonymizeStats(), []
-        final = self._final_frames()
-        with contextlib.ExitStack() as stack:
-            reader = stack.enter_context(VideoReader(src))
-            rotation = reader.rotation if reader.rotation % 90 == 0 else 0
-            writer = self.video.writer(stack, self.dst, reader)
-            masked_writer, inpaint, waiting = None, None, deque()
-            if then is not None:
-                if then.masked is not None:
-                    masked_writer = self.video.writer(stack, then.masked, reader)
-                batch = then.batch_frames or (16 if then.inpainter.device.type == "cuda" else 1)
-                inpaint = BatchedInpaint(FrameInpainter(then.inpainter, None, then.control), batch,
-                                         lambda f, out: writer.write(np.ascontiguousarray(from_display(out, rotation)), f))
-                stack.callback(inpaint.close)
-            frames = stack.enter_context(Prefetched(reader))
-            for frame in _progress(frames, reader.frame_count, f"mask {src.name}", self.progress, position=1):
-                item = next(final)
-                if item[0] == "end":
-                    raise MediaError(src, f"decoded {item[1]} frames in the first pass but more in the second")
-                index, faces = item
-                if then is not None:  # as `inpaint` reads them back from the sidecar file
-                    faces = FrameRecord.from_dict(FrameRecord(index, faces).to_dict()).faces
-                if faces:
-                    records.append(FrameRecord(index, faces))
-                stats.add(faces)
-                masked = mask_frame(to_display(frame.image, rotation), faces, options.fill)
-                stored = np.ascontiguousarray(from_display(masked, rotation))
-                if inpaint is None:
-                    writer.write(stored, frame)
-                    continue
-                if masked_writer is not None:
-                    masked_writer.write(stored, frame)
-                source = inpaint.worker.source
-                source.add(index, faces)
-                waiting.append((masked, index, frame))
-                while waiting and source.ready(waiting[0][1]):
-                    inpaint.push(*waiting.popleft())
-            end = next(final)
-            while end[0] != "end":  # the first pass read more frames
-                end = next(final)
-            _, n, cuts, tracks = end
-            if stats.frames != n:
-                raise MediaError(src, f"decoded {n} frames in the first pass but {stats.frames} in the second")
-            if inpaint is not None:
-                inpaint.worker.source.close()
-                while waiting:
-                    inpaint.push(*waiting.popleft())
-                inpaint.flush()
-            stack.pop_all().close()  # drain the encoders and finish the files before the output's size is read
+            if masked_writer is not None:
+                masked_writer.write(stored, frame)
+            inpaint.push(masked, frame.index, frame)
+        if inpaint is not None:
+            inpaint.flush()
+        if stats.frames != n:
+            raise MediaError(src, f"decoded {n} frames in the first pass but {stats.frames} in the second")
+        stack.pop_all().close()  # drain the encoders and finish the files before the output's size is read
         width, height = writer.size  # lossy H.264 pads odd sizes by one edge row/column: describe the output
         if rotation % 180:
             width, height = height, width
-        stats.tracks, stats.cuts = tracks, cuts
-        sidecar = Sidecar({"name": src.name, "kind": "video", "frame_count": n, "rotation": rotation,
-                           "width": width, "height": height}, _style(options), records, stats.to_dict())
-        for out in (self.dst, then.masked if then is not None else None):
+        sidecar.source.update(width=width, height=height)
+        sidecar.stats = stats.to_dict()
+        for out in (dst, then.masked if then is not None else None):
             if out is not None:
                 sidecar.save(sidecar_path_for(out))
-        return sidecar, inpaint.worker.faces_done if inpaint is not None else 0
+    _write_review(src, sidecar, review)
+    result = dict(sidecar.stats)
+    if inpaint is not None:
+        result["faces_inpainted"] = inpaint.worker.faces_done
+    return result
 
 
 def _write_review(src: Path, sidecar: Sidecar, review: Path | None) -> None:
@@ -499,6 +394,5 @@ def run_on_path(src: Path, dst: Path, on_image: Callable[[Path, Path], dict],
     return totals
 
 
-def _progress(iterable, total, desc: str, enabled: bool, position: int | None = None):
-    return tqdm(iterable, total=total, desc=desc, unit="frame", disable=not enabled, dynamic_ncols=True,
-                position=position)
+def _progress(iterable, total, desc: str, enabled: bool):
+    return tqdm(iterable, total=total, desc=desc, unit="frame", disable=not enabled, dynamic_ncols=True)

@@ -206,100 +206,38 @@ def mask_frame(frame: np.ndarray, records: list[FaceRecord], fill: tuple[int, in
     return apply_mask(frame, mask_union(records, frame.shape[:2]), fill)
 
 
-class SmoothedFaces:
-    """A video's faces, frame by frame, with what the model is given for each: the crop transform from its
-    track's boxes and its (68, 2) landmarks, both averaged over the track's records within ± ``radius``
-    frames (dlib's per-frame jitter otherwise makes the painted features shimmer; masks are not smoothed),
-    and each track's last frame (its streaming state ends there).
-
-    Frames go in in order (:meth:`add`, every frame, with or without faces; :meth:`close` at the end), all at
-    once from a sidecar (:meth:`from_sidecar`) or while the first pass still runs; frame t is :meth:`ready`
-    once ``radius`` frames after it, and at least one, are in (a track absent from frame t + 1 ended at t)."""
-
-    def __init__(self, pad: float, size: int, radius: int = 2) -> None:
-        self.pad, self.size, self.radius = pad, size, radius
-        self.faces: dict[int, list[FaceRecord]] = {}
-        self.tracks: dict[tuple[int, int], tuple[CropTransform, np.ndarray]] = {}
-        self.last_frame_of_track: dict[int, int] = {}
-        self._recent: dict[int, list[tuple[int, FaceRecord]]] = {}  # per track: its records of the last frames
-        self._open: set[int] = set()
-        self.added, self.closed, self._smoothed = 0, False, 0
-
-    @classmethod
-    def from_sidecar(cls, sidecar: Sidecar, pad: float, size: int, radius: int = 2) -> SmoothedFaces:
-        faces = cls(pad, size, radius)
-        by_frame = sidecar.faces_by_frame()
-        for index in range(max(by_frame, default=-1) + 1):
-            faces.add(index, by_frame.get(index, []))
-        faces.close()
-        return faces
-
-    def add(self, index: int, faces: list[FaceRecord]) -> None:
-        assert index == self.added and not self.closed, (index, self.added)
-        present = {face.track for face in faces}
-        for track in self._open - present:
-            self.last_frame_of_track[track] = index - 1
-        self._open = present
-        for face in faces:
-            self._recent.setdefault(face.track, []).append((index, face))
-        if faces:
-            self.faces[index] = faces
-        self.added += 1
-        self._smooth_until(self.added - self.radius)
-
-    def close(self) -> None:
-        for track in self._open:
-            self.last_frame_of_track[track] = self.added - 1
-        self._open, self.closed = set(), True
-        self._smooth_until(self.added)
-
-    def ready(self, index: int) -> bool:
-        return self.closed or index < self.added - max(self.radius, 1)
-
-    def forget(self, index: int) -> None:
-        """Drop frame ``index`` (inpainted): memory stays flat on long videos."""
-        for face in self.faces.pop(index, []):
-            self.tracks.pop((index, face.track), None)
-
-    def _smooth_until(self, end: int) -> None:
-        """Smooth the faces of frames before ``end`` not smoothed yet (their ± radius records are all in)."""
-        for index in range(self._smoothed, end):
-            for face in self.faces.get(index, []):
-                near = [(f, r) for f, r in self._recent[face.track] if abs(f - index) <= self.radius]
-                frames = [f for f, _ in near]
-                box = smooth_track(frames, np.array([[r.box.left, r.box.top, r.box.right, r.box.bottom]
-                                                     for _, r in near], dtype=np.float64), self.radius)
-                lm = smooth_track(frames, np.stack([r.landmarks.reshape(-1) for _, r in near]).astype(np.float64),
-                                  self.radius)
-                k = frames.index(index)
-                self.tracks[(index, face.track)] = (CropTransform.from_box(Box(*box[k]), pad=self.pad, size=self.size),
-                                                    lm[k].reshape(68, 2))
-        self._smoothed = max(self._smoothed, end)
-        for track, items in list(self._recent.items()):  # keep what the next frames' windows need
-            kept = [(f, r) for f, r in items if f >= self._smoothed - self.radius]
-            if kept:
-                self._recent[track] = kept
-            else:
-                del self._recent[track]
-
-
 def smoothed_tracks(sidecar: Sidecar, pad: float, size: int,
                     radius: int = 2) -> dict[tuple[int, int], tuple[CropTransform, np.ndarray]]:
-    """Per (frame index, track): the smoothed crop transform and landmarks (see :class:`SmoothedFaces`)."""
-    return SmoothedFaces.from_sidecar(sidecar, pad, size, radius).tracks
+    """Per (frame index, track): the crop transform from boxes smoothed along the track, and the (68, 2)
+    landmarks smoothed the same way (frame coordinates), which the model is conditioned on: dlib's
+    per-frame landmark jitter otherwise makes the painted features shimmer. Masks are not smoothed."""
+    per_track: dict[int, list[tuple[int, FaceRecord]]] = {}
+    for fr in sidecar.frames:
+        for face in fr.faces:
+            per_track.setdefault(face.track, []).append((fr.index, face))
+    out = {}
+    for track, items in per_track.items():
+        items.sort(key=lambda t: t[0])
+        frames = [i for i, _ in items]
+        boxes = smooth_track(frames, np.array([[f.box.left, f.box.top, f.box.right, f.box.bottom] for _, f in items],
+                                              dtype=np.float64), radius)
+        landmarks = smooth_track(frames, np.stack([f.landmarks.reshape(-1) for _, f in items]).astype(np.float64),
+                                 radius)
+        for f, (l, t, r, b), lm in zip(frames, boxes, landmarks):
+            out[(f, track)] = (CropTransform.from_box(Box(l, t, r, b), pad=pad, size=size), lm.reshape(68, 2))
+    return out
 
 
 class FrameInpainter:
-    """Inpaints a video's faces frame by frame (frames must come in order for STN and the temporal filter):
-    all of a sidecar's, or, with ``sidecar=None``, those :attr:`source` is given while the video is read
-    (:meth:`SmoothedFaces.add`; a frame may be inpainted once it is :meth:`SmoothedFaces.ready`)."""
+    """Inpaints the faces a sidecar lists, frame by frame (frames must come in order for STN)."""
 
-    def __init__(self, inpainter: Inpainter, sidecar: Sidecar | None, control: LandmarkControl | None = None,
+    def __init__(self, inpainter: Inpainter, sidecar: Sidecar, control: LandmarkControl | None = None,
                  pad: float = 0.2, smooth_radius: int = 2) -> None:
         self.inpainter = inpainter
-        self.source = (SmoothedFaces(pad, inpainter.crop_size, smooth_radius) if sidecar is None else
-                       SmoothedFaces.from_sidecar(sidecar, pad, inpainter.crop_size, smooth_radius))
+        self.faces = sidecar.faces_by_frame()
+        self.tracks = smoothed_tracks(sidecar, pad, inpainter.crop_size, smooth_radius)
         self.control = control or LandmarkControl()
+        self.last_frame_of_track = {k[1]: k[0] for k in sorted(self.tracks)}
         self.temporal = TemporalFilter(inpainter.temporal)
         self.faces_done = 0
 
@@ -323,14 +261,14 @@ class FrameInpainter:
                             [(k, index) for k, p in enumerate(parts) for _, index in p.owners])
         items, owner = [], []
         for k, (frame, index) in enumerate(frames):
-            for face in self.source.faces.get(index, []):
-                ct, landmarks = self.source.tracks[(index, face.track)]
+            for face in self.faces.get(index, []):
+                ct, landmarks = self.tracks[(index, face.track)]
                 lm = self.control.apply(ct.to_crop(landmarks), face.track, ct.size)
                 items.append(prepare_crop(frame, face.track, ct, face.mask, lm))
                 owner.append((k, index))
         fills = self.inpainter.inpaint(items) if items else []
         for item, (_, index) in zip(items, owner):
-            if self.source.last_frame_of_track.get(item.track) == index:
+            if self.last_frame_of_track.get(item.track) == index:
                 self.inpainter.end_track(item.track)
         return Inferred(items, fills, owner)
 
@@ -343,7 +281,7 @@ class FrameInpainter:
             radius = max(1, round(1.0 / item.transform.scale))
             outs[k] = self.temporal.apply(outs[k], item.frame_mask, item.transform.to_frame(item.landmarks),
                                           item.track, radius)
-            if self.source.last_frame_of_track.get(item.track) == index:
+            if self.last_frame_of_track.get(item.track) == index:
                 self.temporal.end_track(item.track)
         self.faces_done += len(inferred.items)
         return outs
