@@ -36,18 +36,13 @@ import numpy as np
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `stngan` sets it (stngan/cli.py main), before torch loads
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_pipeline import make_clip  # noqa: E402  (benchmarks/ is not a package)
+from bench_pipeline import make_clip, rss_mb  # noqa: E402  (benchmarks/ is not a package)
 
 from stngan.inference import app  # noqa: E402
 from stngan.inference.control import LandmarkControl  # noqa: E402
 from stngan.inference.frames import AnonymizeOptions  # noqa: E402
 from stngan.inference.inpainter import Inpainter  # noqa: E402
 from stngan.media import VideoReader, VideoWriter  # noqa: E402
-
-
-def rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def timed(fn) -> tuple[float, float, list[float]]:

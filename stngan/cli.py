@@ -215,9 +215,8 @@ def _rgb(value: str) -> tuple[int, int, int]:
 @_video_options
 @_batch_options
 def anonymize(input_path, output, detector, min_face, upsample, max_res, detect_every, small_every, hold, max_gap, workers,
-              fill, review,
-              then_inpaint, masked_output, model, device, batch_frames, blend, temporal, runtime, overwrite, lossless,
-              crf, preset, quiet) -> None:
+              fill, review, then_inpaint, masked_output, model, device, batch_frames, blend, temporal, runtime,
+              overwrite, lossless, crf, preset, quiet) -> None:
     """Mask eyes, nose and mouth of every face (paper's circles); writes OUTPUT and OUTPUT.stngan.json."""
     from stngan.inference import app
     from stngan.inference.frames import AnonymizeOptions

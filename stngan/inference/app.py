@@ -32,6 +32,7 @@ from stngan.media.background import BackgroundWriter, Prefetched
 from stngan.media.errors import MediaError
 
 VIDEO_SUFFIXES = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".gif"}
+DETECTION_QUEUE = 4  # frames in flight in the first pass per detection thread (2: 1.5 cores busy at 720p, 4: 1.7)
 
 
 @dataclass
@@ -94,9 +95,6 @@ def _as_stored(sidecar: Sidecar) -> Sidecar:
     """The sidecar exactly as `inpaint` reads it back from its JSON file (landmarks rounded)."""
     return Sidecar(sidecar.source, sidecar.mask_style, [FrameRecord.from_dict(f.to_dict()) for f in sidecar.frames],
                    sidecar.stats)
-
-
-DETECTION_QUEUE = 4  # frames in flight in the first pass per detection thread (2: 1.5 cores busy at 720p, 4: 1.7)
 
 
 class BatchedInpaint:
