@@ -80,6 +80,9 @@ class MotionConfig:
         _check(0.0 <= self.brightness <= 0.2, "data.motion.brightness", "in [0, 0.2]", self.brightness)
 
 
+TONE_MODES = ("uniform", "skin")  # data.tone_mode: stngan.data.tone
+
+
 @dataclass
 class DataConfig:
     source: str = ""  # a prepared store directory, or a plain folder of face images (cropped on the fly)
@@ -87,6 +90,7 @@ class DataConfig:
     mask_jitter: float = 3.0  # ± px on each circle radius at 128² (paper 4.2)
     hflip: float = 0.5
     tone: float = 0.0  # probability of a random tone change (darker/lighter, saturation, tint): stngan.data.tone
+    tone_mode: str = "uniform"  # uniform | skin (the change spares eye openings and inner mouth: stngan.data.tone)
     # SI / PartialConv faces, not in the paper (stngan.data.augment): roll, zoom and occluders, image and landmarks
     rotate: float = 0.0  # max in-plane roll, degrees (uniform in ±rotate)
     scale: float = 0.0  # max |zoom − 1| (uniform in [1 − scale, 1 + scale])
@@ -99,6 +103,7 @@ class DataConfig:
         self.motion.validate()
         _check(0.0 <= self.hflip <= 1.0, "data.hflip", "in [0, 1]", self.hflip)
         _check(0.0 <= self.tone <= 1.0, "data.tone", "in [0, 1]", self.tone)
+        _check(self.tone_mode in TONE_MODES, "data.tone_mode", " or ".join(TONE_MODES), self.tone_mode)
         _check(0.0 <= self.rotate <= 45.0, "data.rotate", "in [0, 45] degrees", self.rotate)
         _check(0.0 <= self.scale <= 0.5, "data.scale", "in [0, 0.5]", self.scale)
         _check(0.0 <= self.occluders <= 1.0, "data.occluders", "in [0, 1]", self.occluders)
@@ -148,6 +153,8 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda
     init_from: str = ""  # checkpoint to start from (STN: an SI one); stngan.training.warm_start
     train_only_temporal: bool = False  # STN: update only the 3D residual blocks
+    d_warmup: int = 0  # first iterations train the critics alone (G and its EMA unchanged): fresh critics
+    # under a warm-started G (train.init_from) first learn what real faces look like, instead of pushing G off
 
     def validate(self) -> None:
         _check(self.iters > 0, "train.iters", "> 0", self.iters)
@@ -161,6 +168,7 @@ class TrainConfig:
         for name in ("log_every", "sample_every", "ckpt_every", "val_faces"):
             _check(getattr(self, name) > 0, f"train.{name}", "> 0", getattr(self, name))
         _check(self.keep_last >= 0, "train.keep_last", ">= 0 (0 keeps every checkpoint)", self.keep_last)
+        _check(0 <= self.d_warmup < self.iters, "train.d_warmup", "in [0, train.iters)", self.d_warmup)
 
 
 @dataclass

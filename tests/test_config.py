@@ -49,6 +49,8 @@ def test_round_trip_through_json():
     ("model.cond_channels=3", "model.cond_channels must be 5"),
     ("loss.lambda_l1=-1", "loss.lambda_l1 must be >= 0"),
     ("data.workers=-1", "data.workers must be >= 0"),
+    ("data.tone_mode=melanin", "data.tone_mode must be uniform or skin"),
+    ("train.d_warmup=200000", "train.d_warmup must be in [0, train.iters)"),
 ])
 def test_bad_overrides_name_the_key(override, words):
     with pytest.raises(ConfigError) as e:

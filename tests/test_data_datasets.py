@@ -144,3 +144,30 @@ def test_one_tone_per_window(store_path):
     tone = Tone.draw(np.random.default_rng([0, 0, 0]), 1.0)
     for t in range(3):
         np.testing.assert_allclose(b["x"][t].numpy(), tone.apply(a["x"][t].numpy()), atol=1e-6)
+
+
+@pytest.mark.parametrize("hflip", [0.0, 1.0])
+def test_skin_tone_spares_the_mirrored_eyes_and_mouth_with_the_face(store_path, hflip):
+    from stngan.data.tone import Tone, bright_parts
+
+    plain = FrameDataset(store_path, split="train", mask_jitter=0.0, hflip=hflip)
+    skin = FrameDataset(store_path, split="train", mask_jitter=0.0, hflip=hflip, tone=1.0, tone_mode="skin")
+    for i in range(3):
+        a, b = plain[i], skin[i]
+        assert set(a) == set(b)  # the parts map does not reach the batches
+        rng = np.random.default_rng([0, 0, i])
+        if hflip:
+            assert rng.random() < hflip  # the flip draw
+        tone = Tone.draw(rng, 1.0)
+        crop, lm = skin.face(i)
+        parts = bright_parts(lm, *crop.shape[:2])
+        parts = parts[:, ::-1] if hflip else parts
+        np.testing.assert_allclose(b["x"].numpy(), tone.apply(a["x"].numpy(), parts), atol=1e-6)
+        assert torch.equal(b["x_hat"], b["x"] * (1 - b["mask"]))
+    with pytest.raises(ValueError, match="tone_mode"):
+        FrameDataset(store_path, tone_mode="melanin")
+
+
+def test_skin_tone_windows_keep_the_item_contract(store_path):
+    a, b = WindowDataset(store_path, T=3, tone=1.0), WindowDataset(store_path, T=3, tone=1.0, tone_mode="skin")
+    assert set(a[0]) == set(b[0]) and b[0]["x"].shape == a[0]["x"].shape

@@ -39,3 +39,38 @@ def test_draws_nothing_when_off_and_within_ranges_when_on():
     assert min(t.brightness for t in tones) < 0.45  # dark faces do get drawn
     share = np.mean([Tone.draw(np.random.default_rng(i), 0.25) is not None for i in range(2000)])
     assert share == pytest.approx(0.25, abs=0.03)
+
+
+def face_landmarks() -> np.ndarray:
+    """68 points of a frontal face in a 128² crop (the shipped mean face in a 96-px box)."""
+    from stngan.faces.template import mean_shape
+
+    return mean_shape().astype(np.float64) * 96 + 16
+
+
+def test_bright_parts_cover_eye_openings_and_inner_mouth_only():
+    from stngan.data.tone import bright_parts
+
+    lm = face_landmarks()
+    parts = bright_parts(lm, 128, 128)
+    assert parts.shape == (128, 128) and parts.dtype == np.float32 and 0 <= parts.min() and parts.max() <= 1
+    for group in (slice(36, 42), slice(42, 48)):
+        cx, cy = lm[group].mean(axis=0)
+        assert parts[int(round(cy)), int(round(cx))] > 0.9  # inside each eye opening
+    nose_tip, chin, cheek = lm[30], lm[8], (lm[2] + lm[31]) / 2
+    for x, y in (nose_tip, chin, cheek):
+        assert parts[int(round(y)), int(round(x))] == 0.0  # skin
+
+
+def test_skin_mode_darkens_skin_and_spares_bright_parts():
+    x = np.zeros((3, 4, 4), np.float32)  # grey 0.5 in [0, 1]
+    parts = np.zeros((4, 4), np.float32)
+    parts[0, 0], parts[0, 1] = 1.0, 0.5
+    dark = Tone(0.4, 1.0, (1.0, 1.0, 1.0))
+    v = (dark.apply(x, parts) + 1) / 2
+    assert v[:, 3, 3] == pytest.approx(0.5 * 0.4)  # skin: the whole change
+    assert v[:, 0, 0] == pytest.approx(0.5 * 0.85)  # a part: at most down to BRIGHT_PART_FLOOR
+    assert v[:, 0, 1] == pytest.approx(0.5 * (0.4 + 0.5 * (0.85 - 0.4)))
+    light = Tone(1.05, 1.0, (1.0, 1.0, 1.0))  # brighter than the floor: the parts follow the skin
+    np.testing.assert_allclose(light.apply(x, parts), light.apply(x), atol=1e-6)
+    np.testing.assert_allclose(dark.apply(x, np.zeros((4, 4), np.float32)), dark.apply(x), atol=1e-6)

@@ -212,6 +212,20 @@ def test_bf16_autocast_step_runs_and_stays_finite(face_store, tmp_path):
     assert all(torch.isfinite(torch.tensor(v)) for h in history for v in h.values())
 
 
+def test_d_warmup_trains_the_critics_alone_first(face_store, tmp_path):
+    trainer = start_run(tiny_cfg(face_store, tmp_path, "train.d_warmup=4", "train.n_critic=1"))
+    g0 = [p.detach().clone() for p in trainer.method.g.parameters()]
+    ema0 = [p.detach().clone() for p in trainer.g_ema.parameters()]
+    d0 = [p.detach().clone() for p in trainer.method.d.parameters()]
+    logs = fit_logs(trainer, stop_at=4)
+    assert all(torch.equal(a, b) for a, b in zip(g0, trainer.method.g.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(ema0, trainer.g_ema.parameters()))
+    assert not all(torch.equal(a, b) for a, b in zip(d0, trainer.method.d.parameters()))
+    assert not any(k.startswith("g/") for entry in logs for k in entry)  # no generator step logged
+    fit_logs(trainer, stop_at=5)  # iteration 5 (n_critic 1): the first generator step
+    assert not all(torch.equal(a, b) for a, b in zip(g0, trainer.method.g.parameters()))
+
+
 def test_init_from_an_exported_model_warm_starts_g(face_store, tmp_path):
     exported = ckpt_mod.export_model(tiny_checkpoint(tmp_path), tmp_path / "exported")
     trainer = start_run(tiny_cfg(face_store, tmp_path, f"train.init_from={exported}"))

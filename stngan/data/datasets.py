@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from stngan.config import TONE_MODES
 from stngan.data.augment import FaceAugment, augmented_face
 from stngan.data.motion import Motion, apply_gain, backward_flows, warp_image, warp_points
 from stngan.data.sample import frame_sample, stack_samples
@@ -25,13 +26,16 @@ Sample = dict[str, "torch.Tensor | int"]
 
 class _StoreDataset(Dataset):
     def __init__(self, store_path: str | Path, split: str, mask_jitter: float, landmarks: bool, seed: int,
-                 tone: float = 0.0, hflip: float = 0.0) -> None:
+                 tone: float = 0.0, hflip: float = 0.0, tone_mode: str = "uniform") -> None:
         if mask_jitter < 0:
             raise ValueError(f"mask_jitter must be >= 0, got {mask_jitter}")
         if not 0.0 <= tone <= 1.0:
             raise ValueError(f"tone must be in [0, 1], got {tone}")
         if not 0.0 <= hflip <= 1.0:
             raise ValueError(f"hflip must be in [0, 1], got {hflip}")
+        if tone_mode not in TONE_MODES:
+            raise ValueError(f"tone_mode must be one of {', '.join(TONE_MODES)}, got {tone_mode!r}")
+        self.tone_mode = tone_mode
         self.hflip = float(hflip)
         self.store = FaceStore(store_path)
         self.split, self.mask_jitter, self.landmarks, self.seed = split, float(mask_jitter), landmarks, seed
@@ -49,7 +53,12 @@ class _StoreDataset(Dataset):
 
     def _sample(self, crop: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
         return frame_sample(crop, landmarks, rng, mask_jitter=self.mask_jitter, hflip=self.hflip,
-                            with_cond=self.landmarks)
+                            with_cond=self.landmarks, with_parts=self.with_parts)
+
+    @property
+    def with_parts(self) -> bool:
+        """Samples carry the eye openings and inner mouth ("skin" tone changes spare them)."""
+        return self.tone_mode == "skin" and self.tone > 0
 
     def _faces_of_split(self) -> np.ndarray:
         """Store indices of the split's faces (one item each); StoreError when there are none."""
@@ -82,8 +91,8 @@ class FrameDataset(_StoreDataset):
 
     def __init__(self, store_path: str | Path, split: str = "train", mask_jitter: float = 3.0, hflip: float = 0.5,
                  landmarks: bool = True, seed: int = 0, tone: float = 0.0, *, rotate: float = 0.0,
-                 scale: float = 0.0, occluders: float = 0.0) -> None:
-        super().__init__(store_path, split, mask_jitter, landmarks, seed, tone, hflip)
+                 scale: float = 0.0, occluders: float = 0.0, tone_mode: str = "uniform") -> None:
+        super().__init__(store_path, split, mask_jitter, landmarks, seed, tone, hflip, tone_mode)
         self.augment = FaceAugment(rotate=rotate, scale=scale, occluders=occluders)
         self.indices = self._faces_of_split()
 
@@ -116,8 +125,9 @@ class WindowDataset(_StoreDataset):
     """
 
     def __init__(self, store_path: str | Path, split: str = "train", T: int = 3, mask_jitter: float = 0.0,
-                 hflip: float = 0.0, landmarks: bool = True, seed: int = 0, tone: float = 0.0) -> None:
-        super().__init__(store_path, split, mask_jitter, landmarks, seed, tone, hflip)
+                 hflip: float = 0.0, landmarks: bool = True, seed: int = 0, tone: float = 0.0,
+                 tone_mode: str = "uniform") -> None:
+        super().__init__(store_path, split, mask_jitter, landmarks, seed, tone, hflip, tone_mode)
         self.T = T
         self.windows = self.store.windows(split, T)
         if len(self.windows) == 0:
@@ -151,8 +161,9 @@ class MotionWindowDataset(_StoreDataset):
 
     def __init__(self, store_path: str | Path, split: str = "train", T: int = 3, mask_jitter: float = 0.0,
                  hflip: float = 0.0, landmarks: bool = True, seed: int = 0, tone: float = 0.0, *,
-                 shift: float = 0.02, zoom: float = 0.03, rotate: float = 2.0, brightness: float = 0.0) -> None:
-        super().__init__(store_path, split, mask_jitter, landmarks, seed, tone, hflip)
+                 shift: float = 0.02, zoom: float = 0.03, rotate: float = 2.0, brightness: float = 0.0,
+                 tone_mode: str = "uniform") -> None:
+        super().__init__(store_path, split, mask_jitter, landmarks, seed, tone, hflip, tone_mode)
         if T < 2:
             raise ValueError(f"known-motion windows need T >= 2, got {T}")
         self.T = T
@@ -178,7 +189,7 @@ class MotionWindowDataset(_StoreDataset):
             rng.bit_generator.state = start  # every frame makes the same jitter draws
             lm_t = warp_points(lm, matrices[t])
             f = frame_sample(warp_image(crop, matrices[t]), lm_t, rng, mask_jitter=self.mask_jitter, hflip=0.0,
-                             with_cond=self.landmarks)
+                             with_cond=self.landmarks, with_parts=self.with_parts)
             x = apply_gain(f["x"], float(gains[t]))
             frames.append({**f, "x": x, "x_hat": x * (1.0 - f["mask"])})
             points.append(lm_t)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from stngan.data.tone import bright_parts
 from stngan.faces.condition import render_condition
 from stngan.faces.masks import mask_geometry, rasterize
 
@@ -13,9 +14,10 @@ def to_unit_range(crop: np.ndarray) -> np.ndarray:
 
 
 def frame_sample(crop: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator, *, mask_jitter: float,
-                 hflip: float, with_cond: bool) -> dict[str, np.ndarray]:
+                 hflip: float, with_cond: bool, with_parts: bool = False) -> dict[str, np.ndarray]:
     """One sample as float32 arrays: x (3, H, W) in [-1, 1], mask (1, H, W) {0, 1} (1 = inpaint),
-    x_hat = x * (1 - mask), cond (C, H, W) (C = 0 without landmarks).
+    x_hat = x * (1 - mask), cond (C, H, W) (C = 0 without landmarks); ``with_parts`` adds ``parts``
+    (1, H, W), the eye openings and inner mouth for "skin" tone changes (:func:`stngan.data.tone.toned`).
 
     Random draws, in this order: the flip (one uniform, flipped when < ``hflip``), then the mask jitter
     (four uniforms when ``mask_jitter > 0``). Flipping mirrors x, mask and cond together: the circles of
@@ -28,10 +30,13 @@ def frame_sample(crop: np.ndarray, landmarks: np.ndarray, rng: np.random.Generat
     mask = rasterize(geometry, h, w)[None].astype(np.float32)
     cond = render_condition(landmarks, size=h) if with_cond else np.zeros((0, h, w), dtype=np.float32)
     x = to_unit_range(crop)
+    extra = {"parts": bright_parts(landmarks, h, w)[None]} if with_parts else {}
     if flip:
         x, mask, cond = x[..., ::-1], mask[..., ::-1], cond[..., ::-1]
+        extra = {k: v[..., ::-1] for k, v in extra.items()}
     x, mask, cond = (np.ascontiguousarray(a) for a in (x, mask, cond))
-    return {"x": x, "mask": mask, "x_hat": x * (1.0 - mask), "cond": cond}
+    extra = {k: np.ascontiguousarray(v) for k, v in extra.items()}
+    return {"x": x, "mask": mask, "x_hat": x * (1.0 - mask), "cond": cond, **extra}
 
 
 def stack_samples(samples: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:

@@ -94,7 +94,7 @@ def build_dataset(cfg: ExperimentConfig, store: Path, split: str | None = None, 
     d = cfg.data
     jitter, hflip, tone = (d.mask_jitter, d.hflip, d.tone) if augment else (0.0, 0.0, 0.0)
     common = dict(split=split, mask_jitter=jitter, hflip=hflip, landmarks=cfg.model.landmarks, seed=cfg.train.seed,
-                  tone=tone)
+                  tone=tone, tone_mode=d.tone_mode)
     if cfg.model.kind == "stn" and d.motion.enabled:  # the motion is the data, not an augmentation: kept held-out
         m = d.motion
         return MotionWindowDataset(store, T=cfg.model.T, shift=m.shift, zoom=m.zoom, rotate=m.rotate,

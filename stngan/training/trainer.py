@@ -146,7 +146,8 @@ class Trainer:
         scaler.update()
 
     def train_step(self, batch: dict) -> dict[str, float]:
-        """One iteration at self.step: a critic step, and a generator + EMA step every n_critic."""
+        """One iteration at self.step: a critic step, and a generator + EMA step every n_critic (none in the
+        first train.d_warmup iterations)."""
         m, t = self.method, self.cfg.train
         logs = {"lr_factor": self._set_lr(self.step)}
         if m.d is not None:
@@ -154,7 +155,7 @@ class Trainer:
                 d_loss, d_logs = m.d_step_loss(batch, self._eps(self.step))
             self._update(d_loss, m.d, self.opt_d, self.scaler_d)
             logs.update(d_logs)
-        if (self.step + 1) % t.n_critic == 0:
+        if (self.step + 1) % t.n_critic == 0 and self.step >= t.d_warmup:
             if m.d is not None:
                 m.d.requires_grad_(False)
             with _autocast(self.device, t.amp):
