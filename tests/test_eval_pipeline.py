@@ -117,6 +117,9 @@ def test_runner_resumes_and_reuses_chunks(stores, light_models, tmp_path, monkey
     assert resumed.calls == len(s) - 2  # the first chunk (2 faces) came from the cache
     fresh = runner.run_method(s, _Counting(), models, tmp_path / "fresh", batch_size=3, progress=False)
     assert "dlib" not in rec and np.isnan(rec["nme"]).all()
+    assert (rec["de"] > 0).all() and (rec["de_means"] <= rec["de"] + 1e-9).all()  # colour error inside the mask
+    reference = runner.run_method(s, None, models, tmp_path / "reference", progress=False)
+    assert (reference["de"] == 0).all() and (reference["de_means"] == 0).all()
     for k in ("psnr", "ms_ssim", "tv", "sample"):
         np.testing.assert_allclose(rec[k], fresh[k], rtol=1e-5)
     again = _Counting()

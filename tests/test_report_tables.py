@@ -10,7 +10,8 @@ from stngan.report.tables import fmt, table1, table2a
 
 def _results(kind: str, name: str) -> SetResults:
     row = {"n": 10.0, "psnr": 28.0, "psnr_mask": 20.0, "ms_ssim": 0.98, "tv": 12.0, "lpips": float("nan"),
-           "nme": 0.05, "flicker": float("nan"), "dlib_fd": 0.1, "dlib_kid": 1.0, "reid": 0.0}
+           "nme": 0.05, "flicker": float("nan"), "dlib_fd": 0.1, "dlib_kid": 1.0, "reid": 0.0, "de": 12.5,
+           "de_means": 4.25}
     r = SetResults(SimpleNamespace(kind=kind, name=name), {})  # type: ignore[arg-type]
     r.summary = {ORIGINAL: {**row, "psnr": float("inf")}, "SI-lm": dict(row), "OpenCV Telea": dict(row)}
     r.outputs = {"SI-lm": {}, "OpenCV Telea": {}}
@@ -30,6 +31,7 @@ def test_paper_numbers_sit_beside_matching_rows():
     csv_rows = t.csv().splitlines()
     assert ",inf," in csv_rows[1] and "—" not in t.csv()
     assert "| mine | SI-lm | 10 | 28.00 |" in t.markdown()
+    assert rows["SI-lm"][t.header.index("ΔE")] == "12.50" and rows["SI-lm"][t.header.index("ΔE of means")] == "4.25"
 
 
 def test_dataset_and_method_mapping():

@@ -14,6 +14,8 @@ from stngan.metrics.lpips import find_lpips_files, load_lpips, require_lpips_fil
 from stngan.metrics.vggface2 import VGGFace2Embedder
 from stngan.weights import MissingWeightsError
 
+RECORDS_VERSION = 2  # the per-item records a cache chunk holds (2: + colour error de, de_means)
+
 
 @dataclass(frozen=True)
 class MetricOptions:
@@ -83,7 +85,8 @@ class MetricModels:
 
     def fingerprint(self) -> str:
         """Changes when the set of computed metrics changes (cache entries are per metric set)."""
-        spec = {**asdict(self.options), "samples": self.options.samples, "inception": self.inception is not None,
+        spec = {**asdict(self.options), "records": RECORDS_VERSION, "samples": self.options.samples,
+                "inception": self.inception is not None,
                 "lpips": self.lpips is not None,
                 "vggface2": Path(self.options.vggface2).stat().st_size if self.options.vggface2 else None}
         spec.pop("device")

@@ -7,8 +7,9 @@ with ``--limit`` shares its full chunks with the unlimited run (a shorter last c
 only on the set, the method and the metric options, never on the batch size.
 
 Per item (all computed on 8-bit images, x the original crop, y the method's output):
-psnr (whole crop), psnr_mask (masked pixels), ms_ssim, tv (of y), lpips, nme (dlib on y vs the
-conditioning landmarks), flicker (warping error to the previous frame of the same video), and features
+psnr (whole crop), psnr_mask (masked pixels), ms_ssim, tv (of y), lpips, de and de_means (CIELAB ΔE76 of y
+vs x inside the mask: per pixel, and between the two mean colours, :func:`stngan.metrics.colour.fill_colour_error`),
+nme (dlib on y vs the conditioning landmarks), flicker (warping error to the previous frame of the same video), and features
 inception (2048), dlib (128), vggface2 (2048). ``method=None`` is the reference pass (y = x).
 """
 from __future__ import annotations
@@ -26,6 +27,7 @@ from stngan.evaluation.method import Method
 from stngan.evaluation.models import MetricModels
 from stngan.evaluation.testset import EvalSet
 from stngan.metrics import ms_ssim, psnr, to_unit_float, total_variation
+from stngan.metrics.colour import fill_colour_error
 from stngan.metrics.flicker import backward_flow, warping_error
 from stngan.metrics.landmarks import crop_face_box, nme, predict_on_crops
 
@@ -40,6 +42,9 @@ def _image_metrics(x8: np.ndarray, y8: np.ndarray, mask: torch.Tensor, models: M
            "tv": total_variation(y).numpy()}
     out["lpips"] = (models.lpips(x.float(), y.float()).cpu().numpy().astype(np.float64) if models.lpips is not None
                     else np.full(len(x), np.nan))
+    colour = [fill_colour_error(a, b, m[0].numpy() > 0.5) for a, b, m in zip(x8, y8, mask)]
+    out["de"] = np.array([c["de"] for c in colour], np.float64)
+    out["de_means"] = np.array([c["de_means"] for c in colour], np.float64)
     if models.inception is not None:
         out["inception"] = models.inception(y.float().to(models.options.device)).cpu().numpy()
     return out

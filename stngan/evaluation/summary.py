@@ -1,6 +1,6 @@
 """Dataset-level numbers of one method from per-item records (runner.Records) against the reference pass.
 
-PSNR, MS-SSIM, TV, LPIPS, NME, flicker: means over items (flicker over the frames that have a previous
+PSNR, MS-SSIM, TV, LPIPS, ΔE, ΔE of means, NME, flicker: means over items (flicker over the frames that have a previous
 frame). FID / KID: Inception features of the outputs vs the originals of the same set; FD-dlib / KID-dlib:
 the same with dlib's 128-D face embeddings. ReID@0.6: share of outputs within dlib's same-person
 distance (0.6) of their own original. KID values are reported x 10^3.
@@ -13,7 +13,7 @@ from stngan.metrics import frechet_distance, gaussian_stats, kernel_inception_di
 from stngan.metrics.face_embedding import DlibFaceEmbedder
 from stngan.metrics.identity import self_distance
 
-MEAN_COLUMNS = ("psnr", "psnr_mask", "ms_ssim", "tv", "lpips", "nme", "flicker")
+MEAN_COLUMNS = ("psnr", "psnr_mask", "ms_ssim", "tv", "lpips", "de", "de_means", "nme", "flicker")
 
 
 def _mean(v: np.ndarray) -> float:
