@@ -16,6 +16,7 @@ idle machine; the load average is printed with them.
 Run: .venv/bin/python benchmarks/bench_onepass.py [--frames 96] [--detect-every 3] [--preset medium]
      .venv/bin/python benchmarks/bench_onepass.py --input /tmp/c720.mp4 --runtimes torch,onnx
      .venv/bin/python benchmarks/bench_onepass.py --size 1920x1080 --faces 5   (the issue's goal: >= 3 fps)
+     .venv/bin/python benchmarks/bench_onepass.py --input CLIP --runs one --runtimes onnx --stages   (each stage's CPU)
      .venv/bin/python benchmarks/bench_onepass.py --device cuda --runtimes torch   (a lent GPU: the card's name is printed)
      .venv/bin/python benchmarks/bench_onepass.py --size 1920x1080 --frames 3000 --runs one --runtimes onnx
          (memory: peak RSS, and the peaks of the run's two halves: equal when memory stays flat)
@@ -37,6 +38,7 @@ import numpy as np
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as `stngan` sets it (stngan/cli.py main), before torch loads
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_pipeline import make_clip, rss_mb  # noqa: E402  (benchmarks/ is not a package)
+from stage_cpu import StageClock  # noqa: E402
 
 from stngan.inference import app  # noqa: E402
 from stngan.inference.control import LandmarkControl  # noqa: E402
@@ -71,6 +73,20 @@ def bare(src: Path, dst: Path, video: app.VideoOptions) -> None:
             writer.write(np.ascontiguousarray(frame.image), frame)
 
 
+def print_stages(src: Path, dst: Path, options: AnonymizeOptions, video: app.VideoOptions, inpainter: Inpainter,
+                 frames: int) -> None:
+    with StageClock() as clock:
+        wall = time.perf_counter()
+        app.anonymize_video(src, dst, options, video, False, then=app.InpaintAfter(inpainter, LandmarkControl()))
+        wall = time.perf_counter() - wall
+    print(f"\nStages of one more one pass, G {inpainter.runtime_name}: {frames / wall:.2f} fps with the clocks on, "
+          f"{clock.process_cpu / frames:.3f} CPU s per frame\n")
+    print("| stage | calls | CPU ms per frame | share of the process CPU |")
+    print("|---|---|---|---|")
+    for label, calls, ms, share in clock.rows(frames):
+        print(f"| {label} | {calls or ''} | {ms:.1f} | {share:.1f} % |")
+
+
 def _device_name(device: str) -> str:
     import torch
 
@@ -91,6 +107,8 @@ def main() -> None:
     ap.add_argument("--rss-out", type=Path, help="write each run's RSS samples (MB, every 0.5 s) here as JSON")
     ap.add_argument("--runs", default="bare,two,one", help="which of bare, two (passes), one (pass) to time; a long "
                     "clip's memory run: --runs one")
+    ap.add_argument("--stages", action="store_true", help="then one more one pass (first of --runtimes) with each "
+                    "stage's CPU time measured inside it (benchmarks/stage_cpu.py; the wrappers cost a little)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="stngan_onepass_"))
     src = args.input or tmp / "clip.mp4"
@@ -130,6 +148,8 @@ def main() -> None:
         print(f"{name}: RSS MB peak per quarter of the run " + " / ".join(f"{q:.0f}" for q in quarters))
     if args.rss_out:
         args.rss_out.write_text(json.dumps({name: rss for name, (_, _, rss) in results.items()}))
+    if args.stages:
+        print_stages(src, tmp / "stages.mp4", options, video, first, n)
     if not {"bare", "two", "one"} <= wanted:
         return
     (bw, _, _), (tw, _, _), *one_pass = results.values()
