@@ -31,7 +31,7 @@ NO_FACE_FILE = "nba_silhouette_noface.jpg"
 
 @pytest.fixture(scope="session", autouse=True)
 def onnx_cache(tmp_path_factory):
-    """Generators exported for ONNX Runtime (stngan.inference.onnx_runtime) go to a per-session folder, not
+    """Generators and MTCNN nets exported for ONNX Runtime (stngan.onnx_cache) go to a per-session folder, not
     the user's ~/.cache; the tests' tiny checkpoints are exported there once each."""
     d = tmp_path_factory.mktemp("stngan_cache")
     mp = pytest.MonkeyPatch()

@@ -101,3 +101,24 @@ def test_a_weak_blazeface_only_box_needs_the_cascade_to_confirm_it(face_data_dir
         face = np.ascontiguousarray(np.rot90(face_images["frontal"], turns))
         h, w = face.shape[:2]
         assert cascade.face_probability(face, (w / 2, h / 2), 0.6 * w) > 0.9, turns
+
+
+def test_onnx_runtime_cascade_equals_the_torch_one(face_images):
+    """ONNX Runtime (the default where installed) and eager torch find the same faces, boxes and points."""
+    torch_mtcnn, onnx_mtcnn = MTCNN(20, runtime="torch"), MTCNN(20, runtime="onnx")
+    assert onnx_mtcnn.runtime == "onnx" and MTCNN(20).runtime == "onnx"  # onnxruntime is a dependency
+    for name in ("frontal", "sanogo", "three_quarter", "astronaut"):
+        (b0, s0, p0), (b1, s1, p1) = torch_mtcnn.detect(face_images[name]), onnx_mtcnn.detect(face_images[name])
+        assert b0.shape == b1.shape and len(b0) >= 1
+        np.testing.assert_allclose(b1, b0, atol=1e-3)
+        np.testing.assert_allclose(s1, s0, atol=1e-5)
+        np.testing.assert_allclose(p1, p0, atol=1e-3)
+
+
+def test_without_onnxruntime_the_cascade_runs_on_torch(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails as if not installed
+    assert MTCNN(20).runtime == "torch"
+    with pytest.raises(ValueError, match="unknown MTCNN runtime"):
+        MTCNN(20, runtime="tflite")

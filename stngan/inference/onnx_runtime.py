@@ -1,40 +1,24 @@
 """ONNX Runtime for SI generators on the CPU: the fastest runtime whose output stays within one
 grey level of eager PyTorch (benchmarks/bench_runtime.py; issue 16).
 
-The generator is exported once per model (``torch.onnx.export``, batch and image size dynamic) into a cache
-folder, ``$STNGAN_CACHE/onnx`` (default ``~/.cache/stngan/onnx``), under a name hashed from the weights, the
-config and the exporter's versions, written under a temporary name and renamed so that another process never
-reads half a file. STN generators stay on torch: their per-track streaming state does not fit one static
-graph; so does PartialConv (the TorchScript exporter cannot trace its mask-shaped kernels).
+The generator is exported once per model (``torch.onnx.export``, batch and image size dynamic) into the
+cache of :mod:`stngan.onnx_cache`, under a name hashed from the weights, the config and the exporter's
+versions. STN generators stay on torch: their per-track streaming state does not fit one static graph; so
+does PartialConv (the TorchScript exporter cannot trace its mask-shaped kernels).
 """
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
-import warnings
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from stngan.errors import InputError
+from stngan.onnx_cache import INSTALL, cached_path, cpu_session, export, onnx_importable
 
 RUNTIMES = ("auto", "torch", "onnx")
 ONNX_KINDS = ("si",)
-OPSET = 17
 EXPORT_FORMAT = 1  # bump when the export below changes, so old cache files are not reused
-INSTALL = "pip install 'onnxruntime>=1.20,<2' 'onnx>=1.17,<2'"
-
-
-def onnx_importable() -> bool:
-    """onnxruntime (runs the graph) and onnx (torch's exporter writes with it) both import."""
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def choose_runtime(requested: str, kind: str, device: torch.device, autocast: bool) -> str:
@@ -58,22 +42,9 @@ def choose_runtime(requested: str, kind: str, device: torch.device, autocast: bo
     return "onnx"
 
 
-def cache_dir() -> Path:
-    root = os.environ.get("STNGAN_CACHE")
-    return (Path(root) if root else Path.home() / ".cache" / "stngan") / "onnx"
-
-
 def cached_model_path(ckpt: Path) -> Path:
     """Where the export of checkpoint ``ckpt`` lives: named by its weights, config and the exporter versions."""
-    import onnx
-
-    h = hashlib.sha256()
-    for name in ("model.safetensors", "config.json"):
-        with open(ckpt / name, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-    h.update(f"torch {torch.__version__} onnx {onnx.__version__} opset {OPSET} format {EXPORT_FORMAT}".encode())
-    return cache_dir() / f"g-{h.hexdigest()[:24]}.onnx"
+    return cached_path("g", (ckpt / "model.safetensors", ckpt / "config.json"), f"format {EXPORT_FORMAT}")
 
 
 def input_names(uses_landmarks: bool) -> list[str]:
@@ -84,35 +55,15 @@ def export_generator(g: nn.Module, names: list[str], crop_size: int, path: Path)
     """Write G as ONNX to ``path`` atomically; batch and image size stay free, as for the torch module."""
     channels = {"x_hat": 3, "mask": 1, "cond": getattr(g, "cond_channels", 0)}
     example = tuple(torch.zeros(1, channels[n], crop_size, crop_size) for n in names)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
-            torch.onnx.export(g, example, tmp, input_names=names, output_names=["raw"], opset_version=OPSET,
-                              dynamic_axes={n: {0: "batch", 2: "height", 3: "width"} for n in [*names, "raw"]},
-                              dynamo=False)
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would keep other users of a shared $STNGAN_CACHE out
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    export(g, example, names, ["raw"], {n: {0: "batch", 2: "height", 3: "width"} for n in [*names, "raw"]}, path)
 
 
 class OnnxGenerator:
     """G as an ONNX Runtime session on the CPU: ``(x_hat, mask[, cond]) → raw`` like the torch module."""
 
     def __init__(self, path: Path, names: list[str], threads: int) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        # idle pool threads sleep instead of spinning: decode, detection and encode share the cores
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.path, self.names = path, names
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = cpu_session(path, threads)
 
     @classmethod
     def for_checkpoint(cls, g: nn.Module, ckpt: Path, uses_landmarks: bool, crop_size: int) -> OnnxGenerator:
