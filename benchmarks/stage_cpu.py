@@ -3,8 +3,8 @@
 :class:`StageClock` wraps the functions named in STAGES for the duration of a ``with`` block and adds up the
 CPU time of the calling thread (``time.thread_time``) of each outermost call (a stage calling itself again,
 e.g. recursively, is counted once). Threads run in parallel, so the stages' sum can exceed the wall time;
-what no stage covers (decoding and x264's own threads, queues, start-up) is reported as the rest of the
-process CPU time.
+what no stage covers is reported as the rest of the process CPU time: native helper threads (ONNX Runtime's
+second intra-op thread, i.e. part of G; libav's decoding and x264's encoding threads), queues, start-up.
 """
 from __future__ import annotations
 
@@ -97,6 +97,6 @@ class StageClock:
             out.append((label, self.calls.get(label, 0), 1000 * s / frames, 100 * s / self.process_cpu))
         nested = {label for label, *_ in STAGES if label.startswith("  ")}
         rest = self.process_cpu - sum(s for label, s in self.seconds.items() if label not in nested)
-        out.append(("rest: decoding, x264's threads, queues, start-up", 0, 1000 * rest / frames,
+        out.append(("rest: ONNX Runtime's pool thread (part of G), decoding and x264's threads, queues, start-up", 0, 1000 * rest / frames,
                     100 * rest / self.process_cpu))
         return out
