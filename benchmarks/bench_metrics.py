@@ -9,13 +9,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
-import time
-from typing import Callable
 
 import numpy as np
 import torch
 from skimage import data as skdata
+from timing import median_time  # benchmarks/ is not a package: run from the repository root
 
 from stngan.evaluation.batch import MethodInput
 from stngan.evaluation.methods import OpenCVInpaint
@@ -27,16 +25,6 @@ from stngan.metrics.flicker import backward_flow, warping_error
 from stngan.metrics.inception import FIDInception
 from stngan.metrics.landmarks import crop_face_box, predict_on_crops
 from stngan.metrics.lpips import LPIPS
-
-
-def timed(fn: Callable[[], object], iters: int) -> float:
-    fn()
-    times = []
-    for _ in range(iters):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -71,7 +59,7 @@ def main() -> None:
     print(f"{platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, load {os.getloadavg()[0]:.2f}, batch {a.batch}")
     for name, fn in jobs.items():
-        print(f"{name:<34} {1e3 * timed(fn, a.iters) / a.batch:8.2f} ms/face")
+        print(f"{name:<34} {1e3 * median_time(fn, a.iters) / a.batch:8.2f} ms/face")
 
 
 if __name__ == "__main__":

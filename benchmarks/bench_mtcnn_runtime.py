@@ -12,13 +12,14 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import statistics
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
+
+from timing import median_time  # benchmarks/ is not a package: run from the repository root
 
 from stngan.faces.image_io import load_image
 from stngan.faces.mtcnn import MTCNN
@@ -28,13 +29,7 @@ SHAPES = {"P-Net": (0, (1, 3, 432, 768)), "R-Net": (1, (60, 3, 24, 24)), "O-Net"
 
 
 def cpu_ms(fn, iters: int) -> float:
-    fn()
-    times = []
-    for _ in range(iters):
-        t = time.thread_time()
-        fn()
-        times.append(time.thread_time() - t)
-    return 1000 * statistics.median(times)
+    return 1000 * median_time(fn, iters, time.thread_time)
 
 
 def frames() -> list[np.ndarray]:
