@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from stngan.faces.detect import FaceDetector
 from stngan.faces.image_io import load_image
@@ -122,3 +123,14 @@ def test_without_onnxruntime_the_cascade_runs_on_torch(monkeypatch):
     assert MTCNN(20).runtime == "torch"
     with pytest.raises(ValueError, match="unknown MTCNN runtime"):
         MTCNN(20, runtime="tflite")
+
+
+def test_an_unwritable_export_cache_falls_back_to_torch_unless_onnx_was_asked(tmp_path, monkeypatch):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("")
+    monkeypatch.setenv("STNGAN_CACHE", str(blocker))  # $STNGAN_CACHE/onnx cannot be created
+    with pytest.warns(RuntimeWarning, match="MTCNN runs on torch"):
+        mtcnn = MTCNN(20)
+    assert mtcnn.runtime == "torch" and all(isinstance(net, torch.nn.Module) for net in mtcnn.nets)
+    with pytest.raises(OSError):
+        MTCNN(20, runtime="onnx")

@@ -91,3 +91,17 @@ def test_auto_without_onnxruntime_is_torch_and_onnx_says_how_to_install(tmp_path
     assert inpainter.runtime_name == "torch" and inpainter.onnx is None
     with pytest.raises(UserError, match="pip install"):
         Inpainter(ckpt, runtime="onnx")
+
+
+def test_an_unwritable_export_cache_leaves_auto_on_torch(tmp_path, monkeypatch):
+    ckpt = tiny_checkpoint(tmp_path)
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("")
+    monkeypatch.setenv("STNGAN_CACHE", str(blocker))  # $STNGAN_CACHE/onnx cannot be created
+    with pytest.warns(RuntimeWarning, match="G runs on torch"):
+        inpainter = Inpainter(ckpt)
+    assert inpainter.runtime_name == "torch" and inpainter.onnx is None
+    x, m, c = random_inputs(1, inpainter.crop_size, 0)
+    assert inpainter.inpaint_tensors(x, m, c, [0]).shape == x.shape
+    with pytest.raises(UserError, match="STNGAN_CACHE to a writable folder"):
+        Inpainter(ckpt, runtime="onnx")

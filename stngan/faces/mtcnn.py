@@ -16,6 +16,7 @@ a whole 1280×720 detection 0.83-0.99×, with outputs within 1e-4 (benchmarks/be
 from __future__ import annotations
 
 import contextlib
+import warnings
 from dataclasses import dataclass
 
 import cv2
@@ -107,14 +108,26 @@ class _OnnxNet:
                 free.update({o: {0: "n", 2: "h", 3: "w"} for o in self.outputs})
             export(net, (torch.zeros(NET_INPUT[key]),), ["x"], self.outputs, free, path)
         self.session = cpu_session(path, 1)
+        self.module = net  # the torch stage, should a later stage have to fall back
 
     def __call__(self, x: torch.Tensor) -> list[torch.Tensor]:
         return [torch.from_numpy(o) for o in self.session.run(self.outputs, {"x": x.contiguous().numpy()})]
 
 
-def _network(build, key: str, runtime: str):
+def _network(build, key: str, runtime: str, required: bool):
+    """The stage on ``runtime``; an ONNX export that cannot be written (read-only cache) falls back to torch
+    with a warning unless ONNX Runtime was asked for explicitly (``required``)."""
     net = _load(build(), key)
-    return _OnnxNet(net, key) if runtime == "onnx" else net
+    if runtime != "onnx":
+        return net
+    try:
+        return _OnnxNet(net, key)
+    except OSError as e:
+        if required:
+            raise
+        warnings.warn(f"MTCNN runs on torch: its ONNX export could not be written ({e})", RuntimeWarning,
+                      stacklevel=2)
+        return net
 
 
 def _normalise(batch: np.ndarray) -> torch.Tensor:
@@ -200,10 +213,14 @@ class MTCNN:
     def __post_init__(self) -> None:
         if self.runtime not in RUNTIMES:
             raise ValueError(f"unknown MTCNN runtime {self.runtime!r}; use one of {', '.join(RUNTIMES)}")
+        required = self.runtime == "onnx"
         if self.runtime == "auto":
             self.runtime = "onnx" if onnx_importable() else "torch"
-        self.nets = tuple(_network(build, key, self.runtime) for build, key in
+        self.nets = tuple(_network(build, key, self.runtime, required) for build, key in
                           ((pnet, "mtcnn_pnet"), (rnet, "mtcnn_rnet"), (onet, "mtcnn_onet")))
+        if not all(isinstance(net, _OnnxNet) for net in self.nets):
+            self.runtime = "torch"
+            self.nets = tuple(net.module if isinstance(net, _OnnxNet) else net for net in self.nets)
 
     def _scales(self, h: int, w: int, min_face: float) -> list[float]:
         scale, side, out = 12.0 / min_face, min(h, w) * 12.0 / min_face, []

@@ -7,18 +7,21 @@ crops, so the numbers it reports are of the code users run.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from pathlib import Path
 
 import torch
 
 from stngan.checkpoint import CheckpointError, resolve
 from stngan.config import ExperimentConfig
+from stngan.errors import InputError
 from stngan.inference.blend import BLEND_MODES, poisson_blend
 from stngan.inference.crops import CropInput
 from stngan.inference.onnx_runtime import OnnxGenerator, choose_runtime
 from stngan.inference.temporal import DEFAULT_WEIGHT, check_weight
 from stngan.models.build import load_generator
 from stngan.models.generator import background_copy
+from stngan.onnx_cache import cache_dir
 
 
 SHIPPED_MODELS = ("si_lm",)  # an STN-lm joins when one beats SI-lm on flicker (MODEL_CARD.md)
@@ -78,10 +81,23 @@ class Inpainter:
                                   f"{', '.join(allowed_kinds)}")
         self.amp = _resolve_amp(amp, self.device)
         self.runtime_name = choose_runtime(runtime, self.cfg.model.kind, self.device, self.amp is not None)
-        self.onnx = None if self.runtime_name == "torch" else OnnxGenerator.for_checkpoint(
-            self.g, self.path, self.uses_landmarks, self.crop_size)
+        self.onnx = None if self.runtime_name == "torch" else self._onnx_generator(required=runtime == "onnx")
         self.streams: dict[int, object] = {}
         self.max_batch = max_batch  # faces per model call: bounds memory when many faces arrive at once
+
+    def _onnx_generator(self, required: bool) -> OnnxGenerator | None:
+        """G on ONNX Runtime; with ``--runtime auto``, an export that cannot be written (read-only cache) leaves
+        G on torch with a warning."""
+        try:
+            return OnnxGenerator.for_checkpoint(self.g, self.path, self.uses_landmarks, self.crop_size)
+        except OSError as e:
+            if required:
+                raise InputError(f"--runtime onnx: the export of G cannot be written to {cache_dir()} ({e}); set "
+                                 f"STNGAN_CACHE to a writable folder or use --runtime torch") from e
+            warnings.warn(f"G runs on torch: its ONNX export could not be written ({e})", RuntimeWarning,
+                          stacklevel=3)
+            self.runtime_name = "torch"
+            return None
 
     @property
     def config(self) -> ExperimentConfig:
