@@ -121,9 +121,10 @@ class LossConfig:
     vgg_seed: int = 0
     lambda_l1: float = 0.0  # optional masked L1 (not in the paper; offline recipe)
     lambda_warp: float = 0.0  # STN: warping consistency inside the mask (not in the paper; needs data.motion)
+    lambda_colour: float = 0.0  # masked L1 of the blurred fill: its colour and brightness (not in the paper)
 
     def validate(self) -> None:
-        for name in ("lambda_gp", "lambda_pct", "lambda_l1", "lambda_warp"):
+        for name in ("lambda_gp", "lambda_pct", "lambda_l1", "lambda_warp", "lambda_colour"):
             _check(getattr(self, name) >= 0, f"loss.{name}", ">= 0", getattr(self, name))
         _check(self.vgg_weights in ("imagenet", "random"), "loss.vgg_weights", "imagenet or random",
                self.vgg_weights)

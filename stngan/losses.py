@@ -89,9 +89,26 @@ def masked_l1(real: torch.Tensor, fake: torch.Tensor, mask: torch.Tensor) -> tor
     return (m * (fake - real).abs()).sum() / m.sum().clamp(min=1.0)
 
 
+COLOUR_BLUR_PX = 8  # box side of the low-pass in masked_colour_l1 (a mask circle is ~20-40 px across at 128²)
+
+
+def masked_colour_l1(real: torch.Tensor, fake: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean |blur(x) − blur(y)| over the masked pixels: the error of the fill's local colour and brightness
+    (COLOUR_BLUR_PX box blur), blind to texture of zero local mean; frames or (B, T, ...) windows."""
+    if fake.dim() == 5:
+        real, fake, mask = real.flatten(0, 1), fake.flatten(0, 1), mask.flatten(0, 1)
+    k = COLOUR_BLUR_PX
+
+    def blur(v: torch.Tensor) -> torch.Tensor:
+        return F.avg_pool2d(F.pad(v, (k // 2, (k - 1) // 2, k // 2, (k - 1) // 2), mode="replicate"), k, stride=1)
+
+    return masked_l1(blur(real), blur(fake), mask)
+
+
 def g_loss(D: Critic, vgg: VGG16Features, real: torch.Tensor, fake: torch.Tensor, mask: torch.Tensor,
-           lambda_pct: float = 10.0, lambda_l1: float = 0.0) -> tuple[torch.Tensor, Logs]:
-    """Eq. 3 for G: −E[D(y)] + λ_pct·L_pct(x, y) (+ λ_l1·masked L1, not in the paper; off by default).
+           lambda_pct: float = 10.0, lambda_l1: float = 0.0, lambda_colour: float = 0.0) -> tuple[torch.Tensor, Logs]:
+    """Eq. 3 for G: −E[D(y)] + λ_pct·L_pct(x, y) (+ λ_l1·masked L1 and λ_colour·masked colour L1, not in the
+    paper; off by default).
 
     y is the background-copied output. A term whose weight is 0 is not computed.
     """
@@ -104,6 +121,10 @@ def g_loss(D: Critic, vgg: VGG16Features, real: torch.Tensor, fake: torch.Tensor
         l1 = masked_l1(real, fake, mask)
         loss = loss + lambda_l1 * l1
         logs["g/l1_masked"] = l1.item()
+    if lambda_colour:
+        colour = masked_colour_l1(real, fake, mask)
+        loss = loss + lambda_colour * colour
+        logs["g/colour_masked"] = colour.item()
     return loss, {**logs, "g/loss": loss.item()}
 
 

@@ -178,3 +178,31 @@ def test_masked_l1_counts_only_masked_pixels():
     assert masked_l1(real, fake, mask).item() == pytest.approx(1.0)
     mask[..., 3, :] = 1  # a masked row that is right halves the error
     assert masked_l1(real, fake, mask).item() == pytest.approx(0.5)
+
+
+def test_masked_colour_l1_sees_a_colour_shift_and_not_fine_texture():
+    from stngan.losses import masked_colour_l1, masked_l1
+
+    real = torch.zeros(2, 3, 32, 32)
+    mask = torch.zeros(2, 1, 32, 32)
+    mask[..., 8:24, 8:24] = 1
+    shifted = real + 0.3 * mask  # the whole fill 0.3 too bright
+    assert masked_colour_l1(real, real, mask).item() == 0.0
+    assert masked_colour_l1(real, shifted, mask).item() == pytest.approx(masked_l1(real, shifted, mask).item(), rel=0.35)
+    checker = (torch.arange(32)[:, None] + torch.arange(32)[None, :]) % 2 * 0.6 - 0.3  # zero-mean texture
+    textured = real + checker * mask
+    assert masked_l1(real, textured, mask).item() == pytest.approx(0.3)
+    assert masked_colour_l1(real, textured, mask).item() < 0.03  # the blur sees (almost) no colour change
+    windows = shifted[:, None].expand(2, 3, 3, 32, 32)  # (B, T, C, H, W) windows are scored frame by frame
+    assert masked_colour_l1(real[:, None].expand_as(windows), windows, mask[:, None].expand(2, 3, 1, 32, 32)).item() \
+        == pytest.approx(masked_colour_l1(real, shifted, mask).item())
+
+
+def test_g_loss_adds_the_colour_term_when_weighted(vgg):
+    from stngan.losses import masked_colour_l1
+
+    D = LinearCritic(size=32)
+    real, fake, mask = _batch(b=2, size=32)
+    loss, logs = g_loss(D, vgg, real, fake, mask, lambda_pct=0.0, lambda_colour=5.0)
+    torch.testing.assert_close(loss, -critic_score(D(fake, mask)).mean() + 5.0 * masked_colour_l1(real, fake, mask))
+    assert set(logs) == {"g/adv", "g/colour_masked", "g/loss"}

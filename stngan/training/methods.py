@@ -79,7 +79,7 @@ class GanInpainting(InpaintingMethod):
     def g_step_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         y = self.inpaint(self.g, batch)
         loss, logs = losses.g_loss(self.d, self.vgg, batch["x"], y, batch["mask"], self.cfg.loss.lambda_pct,
-                                   self.cfg.loss.lambda_l1)
+                                   self.cfg.loss.lambda_l1, self.cfg.loss.lambda_colour)
         if "flow" in batch:  # known-motion windows: L_warp is logged, and trained when λ_warp > 0
             with torch.set_grad_enabled(bool(self.cfg.loss.lambda_warp) and torch.is_grad_enabled()):
                 warp, warp_logs = losses.warp_consistency_loss(self.shown_pair(batch, y), *(
