@@ -134,3 +134,13 @@ def test_an_unwritable_export_cache_falls_back_to_torch_unless_onnx_was_asked(tm
     assert mtcnn.runtime == "torch" and all(isinstance(net, torch.nn.Module) for net in mtcnn.nets)
     with pytest.raises(OSError):
         MTCNN(20, runtime="onnx")
+
+
+def test_the_onnx_exports_are_made_once_and_reused(tmp_path, monkeypatch):
+    monkeypatch.setenv("STNGAN_CACHE", str(tmp_path))
+    MTCNN(20, runtime="onnx")
+    files = sorted((tmp_path / "onnx").iterdir())
+    assert [f.name.split("-")[1] for f in files] == ["onet", "pnet", "rnet"]  # no temporary file left
+    stamps = [f.stat().st_mtime_ns for f in files]
+    MTCNN(20, runtime="onnx")
+    assert sorted((tmp_path / "onnx").iterdir()) == files and [f.stat().st_mtime_ns for f in files] == stamps
