@@ -108,26 +108,9 @@ class _OnnxNet:
                 free.update({o: {0: "n", 2: "h", 3: "w"} for o in self.outputs})
             export(net, (torch.zeros(NET_INPUT[key]),), ["x"], self.outputs, free, path)
         self.session = cpu_session(path, 1)
-        self.module = net  # the torch stage, should a later stage have to fall back
 
     def __call__(self, x: torch.Tensor) -> list[torch.Tensor]:
         return [torch.from_numpy(o) for o in self.session.run(self.outputs, {"x": x.contiguous().numpy()})]
-
-
-def _network(build, key: str, runtime: str, required: bool):
-    """The stage on ``runtime``; an ONNX export that cannot be written (read-only cache) falls back to torch
-    with a warning unless ONNX Runtime was asked for explicitly (``required``)."""
-    net = _load(build(), key)
-    if runtime != "onnx":
-        return net
-    try:
-        return _OnnxNet(net, key)
-    except OSError as e:
-        if required:
-            raise
-        warnings.warn(f"MTCNN runs on torch: its ONNX export could not be written ({e})", RuntimeWarning,
-                      stacklevel=2)
-        return net
 
 
 def _normalise(batch: np.ndarray) -> torch.Tensor:
@@ -213,14 +196,18 @@ class MTCNN:
     def __post_init__(self) -> None:
         if self.runtime not in RUNTIMES:
             raise ValueError(f"unknown MTCNN runtime {self.runtime!r}; use one of {', '.join(RUNTIMES)}")
-        required = self.runtime == "onnx"
-        if self.runtime == "auto":
-            self.runtime = "onnx" if onnx_importable() else "torch"
-        self.nets = tuple(_network(build, key, self.runtime, required) for build, key in
-                          ((pnet, "mtcnn_pnet"), (rnet, "mtcnn_rnet"), (onet, "mtcnn_onet")))
-        if not all(isinstance(net, _OnnxNet) for net in self.nets):
-            self.runtime = "torch"
-            self.nets = tuple(net.module if isinstance(net, _OnnxNet) else net for net in self.nets)
+        requested, self.runtime = self.runtime, "torch"
+        stages = ("mtcnn_pnet", "mtcnn_rnet", "mtcnn_onet")
+        self.nets = tuple(_load(build(), key) for build, key in zip((pnet, rnet, onet), stages))
+        if requested == "torch" or (requested == "auto" and not onnx_importable()):
+            return
+        try:
+            self.nets, self.runtime = tuple(_OnnxNet(net, key) for net, key in zip(self.nets, stages)), "onnx"
+        except OSError as e:  # the export cannot be written (read-only cache): torch, unless ONNX was asked for
+            if requested == "onnx":
+                raise
+            warnings.warn(f"MTCNN runs on torch: its ONNX export could not be written ({e})", RuntimeWarning,
+                          stacklevel=3)
 
     def _scales(self, h: int, w: int, min_face: float) -> list[float]:
         scale, side, out = 12.0 / min_face, min(h, w) * 12.0 / min_face, []
