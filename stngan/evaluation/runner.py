@@ -42,12 +42,15 @@ def _image_metrics(x8: np.ndarray, y8: np.ndarray, mask: torch.Tensor, models: M
            "tv": total_variation(y).numpy()}
     out["lpips"] = (models.lpips(x.float(), y.float()).cpu().numpy().astype(np.float64) if models.lpips is not None
                     else np.full(len(x), np.nan))
-    colour = [fill_colour_error(a, b, m[0].numpy() > 0.5) for a, b, m in zip(x8, y8, mask)]
-    out["de"] = np.array([c["de"] for c in colour], np.float64)
-    out["de_means"] = np.array([c["de_means"] for c in colour], np.float64)
     if models.inception is not None:
         out["inception"] = models.inception(y.float().to(models.options.device)).cpu().numpy()
     return out
+
+
+def _colour_metrics(x8: np.ndarray, y8: np.ndarray, masks: np.ndarray) -> Records:
+    colour = [fill_colour_error(a, b, m) for a, b, m in zip(x8, y8, masks)]
+    return {"de": np.array([c["de"] for c in colour], np.float64),
+            "de_means": np.array([c["de_means"] for c in colour], np.float64)}
 
 
 def _face_metrics(y8: np.ndarray, batch: EvalBatch, evalset: EvalSet, models: MetricModels) -> Records:
@@ -87,7 +90,7 @@ def _chunk(evalset: EvalSet, method: Method | None, models: MetricModels, positi
         y8 = x8 if method is None else to_uint8_images(method(batch.inputs))
         masks = batch.inputs.mask[:, 0].numpy() > 0.5
         rec = {"position": batch.positions, **_image_metrics(x8, y8, batch.inputs.mask, models),
-               **_face_metrics(y8, batch, evalset, models)}
+               **_colour_metrics(x8, y8, masks), **_face_metrics(y8, batch, evalset, models)}
         rec["flicker"] = flicker.errors(x8, y8, masks, batch.video, models.options.flicker)
         keep = batch.positions < models.options.samples
         rec["sample"] = y8[keep]
