@@ -122,9 +122,10 @@ class LossConfig:
     lambda_l1: float = 0.0  # optional masked L1 (not in the paper; offline recipe)
     lambda_warp: float = 0.0  # STN: warping consistency inside the mask (not in the paper; needs data.motion)
     lambda_colour: float = 0.0  # masked L1 of the blurred fill: its colour and brightness (not in the paper)
+    lambda_distill: float = 0.0  # with train.teacher: L1 to the teacher's fill and its gradients (losses.distill_loss)
 
     def validate(self) -> None:
-        for name in ("lambda_gp", "lambda_pct", "lambda_l1", "lambda_warp", "lambda_colour"):
+        for name in ("lambda_gp", "lambda_pct", "lambda_l1", "lambda_warp", "lambda_colour", "lambda_distill"):
             _check(getattr(self, name) >= 0, f"loss.{name}", ">= 0", getattr(self, name))
         _check(self.vgg_weights in ("imagenet", "random"), "loss.vgg_weights", "imagenet or random",
                self.vgg_weights)
@@ -156,6 +157,8 @@ class TrainConfig:
     train_only_temporal: bool = False  # STN: update only the 3D residual blocks
     d_warmup: int = 0  # first iterations train the critics alone (G and its EMA unchanged): fresh critics
     # under a warm-started G (train.init_from) first learn what real faces look like, instead of pushing G off
+    teacher: str = ""  # distillation: an SI checkpoint/export whose EMA G this (smaller) G learns to reproduce;
+    # no critic then (stngan.training.methods.DistilledInpainting)
 
     def validate(self) -> None:
         _check(self.iters > 0, "train.iters", "> 0", self.iters)
@@ -192,6 +195,15 @@ class ExperimentConfig:
                "0 unless data.motion.enabled is true (the loss needs the known flow)", self.loss.lambda_warp)
         _check(not self.data.motion.enabled or self.model.T >= 2, "model.T", ">= 2 with data.motion.enabled",
                self.model.T)
+        if self.train.teacher:
+            _check(self.model.kind == "si", "model.kind", "si with train.teacher (distillation)", self.model.kind)
+            _check(self.loss.lambda_distill > 0, "loss.lambda_distill", "> 0 with train.teacher",
+                   self.loss.lambda_distill)
+            _check(self.train.n_critic == 1 and self.train.d_warmup == 0, "train.n_critic and train.d_warmup",
+                   "1 and 0 with train.teacher (no critic: every iteration is a generator step)",
+                   (self.train.n_critic, self.train.d_warmup))
+        _check(not self.loss.lambda_distill or self.train.teacher, "loss.lambda_distill",
+               "0 unless train.teacher names the model to distil", self.loss.lambda_distill)
         for name in ("rotate", "scale", "occluders"):
             _check(not getattr(self.data, name) or self.model.kind != "stn", f"data.{name}",
                    "0 unless model.kind is si or partialconv (STN windows do not take it yet)",

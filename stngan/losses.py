@@ -105,6 +105,23 @@ def masked_colour_l1(real: torch.Tensor, fake: torch.Tensor, mask: torch.Tensor)
     return masked_l1(blur(real), blur(fake), mask)
 
 
+def _differences(v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Horizontal and vertical neighbour differences of (..., H, W)."""
+    return v[..., :, 1:] - v[..., :, :-1], v[..., 1:, :] - v[..., :-1, :]
+
+
+def distill_loss(teacher: torch.Tensor, student: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, Logs]:
+    """Distillation (not in the paper): masked L1 between the student's and the teacher's fills plus masked L1
+    between their horizontal and vertical differences where both pixels are masked, so that the smaller G copies
+    the teacher's texture, not only its local mean. Both are (B, 3, H, W) background-copied outputs."""
+    pixel = masked_l1(teacher, student, mask)
+    m = mask.to(student.dtype)
+    pair_masks = (m[..., :, 1:] * m[..., :, :-1], m[..., 1:, :] * m[..., :-1, :])
+    grad = sum(masked_l1(t, s, pm) for t, s, pm in zip(_differences(teacher), _differences(student), pair_masks)) / 2
+    loss = pixel + grad
+    return loss, {"distill/pixel": pixel.item(), "distill/grad": grad.item(), "g/loss": loss.item()}
+
+
 def g_loss(D: Critic, vgg: VGG16Features, real: torch.Tensor, fake: torch.Tensor, mask: torch.Tensor,
            lambda_pct: float = 10.0, lambda_l1: float = 0.0, lambda_colour: float = 0.0) -> tuple[torch.Tensor, Logs]:
     """Eq. 3 for G: −E[D(y)] + λ_pct·L_pct(x, y) (+ λ_l1·masked L1 and λ_colour·masked colour L1, not in the

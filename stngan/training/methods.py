@@ -4,6 +4,7 @@
   (B, T, ...) windows): critic step with WGAN-GP (Eq. 1), generator step with adversarial + λ·perceptual
   (Eq. 3), both on the background-copied output y when BGCP is on; STN on known-motion windows may add
   λ_warp·L_warp (losses.warp_consistency_loss) between the last two frames as streaming shows them.
+- ``DistilledInpainting``: a smaller SI G learns to reproduce a trained one (``train.teacher``), no critic.
 - ``PartialConvInpainting``: the Liu et al. baseline, generator only, with its own loss.
 """
 from __future__ import annotations
@@ -14,8 +15,8 @@ import torch
 from torch import nn
 
 from stngan import losses
-from stngan.config import ExperimentConfig
-from stngan.models.build import build_discriminator, build_generator
+from stngan.config import ConfigError, ExperimentConfig
+from stngan.models.build import build_discriminator, build_generator, load_generator
 from stngan.models.generator import background_copy
 from stngan.models.shapes import as_frames
 from stngan.models.vgg import VGG16Features
@@ -32,6 +33,10 @@ class InpaintingMethod(ABC):
     def __init__(self, cfg: ExperimentConfig) -> None:
         self.cfg = cfg
         self.vgg = VGG16Features(weights=cfg.loss.vgg_weights, seed=cfg.loss.vgg_seed)
+
+    def frozen_modules(self) -> list[nn.Module]:
+        """Networks the losses use but training never updates; the trainer moves them to its device."""
+        return [self.vgg]
 
     @abstractmethod
     def inpaint(self, g: nn.Module, batch: Batch) -> torch.Tensor:
@@ -97,6 +102,43 @@ class GanInpainting(InpaintingMethod):
         return torch.stack([self.inpaint(self.g, earlier)[:, -1], y[:, -1]], dim=1)
 
 
+class DistilledInpainting(GanInpainting):
+    """Knowledge distillation for speed (not in the paper): G (e.g. a narrower SI-lm) is trained to reproduce
+    the teacher's background-copied output on the same inputs (losses.distill_loss), plus optional masked L1
+    and colour terms against the original. No critic: the teacher is a deterministic target, so the student
+    inherits the teacher's realism without a second adversarial game (and the fresh critics that made earlier
+    fine-tunes drift in colour)."""
+
+    def __init__(self, cfg: ExperimentConfig) -> None:
+        InpaintingMethod.__init__(self, cfg)
+        self.g = build_generator(cfg.model)
+        self.d = None
+        self.teacher, teacher_cfg = load_generator(cfg.train.teacher)
+        if teacher_cfg.model.kind != "si" or teacher_cfg.model.landmarks != cfg.model.landmarks \
+                or teacher_cfg.model.bgcp != cfg.model.bgcp:
+            raise ConfigError(f"train.teacher {cfg.train.teacher} is a {teacher_cfg.model.kind} model with "
+                              f"landmarks={teacher_cfg.model.landmarks}, bgcp={teacher_cfg.model.bgcp}; the student "
+                              f"needs an si teacher with the same landmarks and bgcp settings")
+        self.teacher.requires_grad_(False)
+
+    def frozen_modules(self) -> list[nn.Module]:
+        return [self.vgg, self.teacher]
+
+    def g_step_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+        with torch.no_grad():
+            target = self.inpaint(self.teacher, batch)
+        y = self.inpaint(self.g, batch)
+        distill, logs = losses.distill_loss(target, y, batch["mask"])
+        loss = self.cfg.loss.lambda_distill * distill
+        for name, weight, term in (("g/l1_masked", self.cfg.loss.lambda_l1, losses.masked_l1),
+                                   ("g/colour_masked", self.cfg.loss.lambda_colour, losses.masked_colour_l1)):
+            if weight:
+                value = term(batch["x"], y, batch["mask"])
+                loss = loss + weight * value
+                logs[name] = value.item()
+        return loss, {**logs, "g/loss": loss.item()}
+
+
 class PartialConvInpainting(InpaintingMethod):
     def __init__(self, cfg: ExperimentConfig) -> None:
         super().__init__(cfg)
@@ -114,4 +156,6 @@ class PartialConvInpainting(InpaintingMethod):
 
 
 def build_method(cfg: ExperimentConfig) -> InpaintingMethod:
-    return PartialConvInpainting(cfg) if cfg.model.kind == "partialconv" else GanInpainting(cfg)
+    if cfg.model.kind == "partialconv":
+        return PartialConvInpainting(cfg)
+    return DistilledInpainting(cfg) if cfg.train.teacher else GanInpainting(cfg)

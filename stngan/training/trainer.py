@@ -71,7 +71,8 @@ class Trainer:
         self.method, self.data = method, data
         m = method
         m.g.to(self.device)
-        m.vgg.to(self.device)
+        for module in m.frozen_modules():
+            module.to(self.device)
         if m.d is not None:
             m.d.to(self.device)
         self.g_ema = make_ema(m.g)
