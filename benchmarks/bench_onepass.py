@@ -19,6 +19,8 @@ Run: .venv/bin/python benchmarks/bench_onepass.py [--frames 96] [--detect-every 
      .venv/bin/python benchmarks/bench_onepass.py --input CLIP --runs one --runtimes onnx --stages   (each stage's CPU)
      .venv/bin/python benchmarks/bench_onepass.py --device cuda --runtimes torch   (a lent GPU: the card's name is printed)
      .venv/bin/python benchmarks/bench_onepass.py --size 1920x1080 --frames 3000 --runs one --runtimes onnx
+     .venv/bin/python benchmarks/bench_onepass.py --runtimes onnx --model shipped=si_lm --model fast=si_lm_fast
+         (one pass per model, side by side; the two passes use the first)
          (memory: peak RSS, and the peaks of the run's two halves: equal when memory stays flat)
 """
 from __future__ import annotations
@@ -107,6 +109,8 @@ def main() -> None:
     ap.add_argument("--rss-out", type=Path, help="write each run's RSS samples (MB, every 0.5 s) here as JSON")
     ap.add_argument("--runs", default="bare,two,one", help="which of bare, two (passes), one (pass) to time; a long "
                     "clip's memory run: --runs one")
+    ap.add_argument("--model", action="append", default=[], help="LABEL=MODEL (checkpoint, export or shipped "
+                    "name), repeatable: one pass per model and runtime (default: shipped=si_lm)")
     ap.add_argument("--stages", action="store_true", help="then one more one pass (first of --runtimes) with each "
                     "stage's CPU time measured inside it (benchmarks/stage_cpu.py; the wrappers cost a little)")
     args = ap.parse_args()
@@ -119,7 +123,9 @@ def main() -> None:
         n, args.size = sum(1 for _ in reader), f"{reader.width}x{reader.height}"
     video = app.VideoOptions("lossy", 18, args.preset)
     options = AnonymizeOptions(detect_every=args.detect_every)
-    inpainters = {r: Inpainter(runtime=r, device=args.device) for r in args.runtimes.split(",")}  # shipped model
+    models = dict(m.split("=", 1) for m in args.model or ["shipped=si_lm"])
+    inpainters = {f"{label}, G {r}": Inpainter(model, runtime=r, device=args.device)
+                  for label, model in models.items() for r in args.runtimes.split(",")}
     first = next(iter(inpainters.values()))
     wanted = set(args.runs.split(","))
     runs = {}
@@ -130,12 +136,13 @@ def main() -> None:
             app.anonymize_video(src, tmp / "masked.mp4", options, video, False),
             app.inpaint_video(tmp / "masked.mp4", tmp / "two.mp4", first, None, LandmarkControl(), video, False))
     for name, inpainter in inpainters.items() if "one" in wanted else ():
-        runs[f"one pass (anonymize --inpaint), G {name}"] = lambda i=inpainter, name=name: app.anonymize_video(
+        runs[f"one pass (anonymize --inpaint), {name}"] = lambda i=inpainter, name=name: app.anonymize_video(
             src, tmp / f"one_{name}.mp4", options, video, False, then=app.InpaintAfter(i, LandmarkControl()))
     results = {name: timed(fn) for name, fn in runs.items()}
     print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.2f} at {time.strftime('%Y-%m-%d %H:%M')}; {n} frames {args.size}, {args.faces} face(s), "
-          f"lossy H.264 preset {args.preset or 'veryfast'}, --detect-every {args.detect_every}, shipped model, "
+          f"lossy H.264 preset {args.preset or 'veryfast'}, --detect-every {args.detect_every}, models "
+          f"{', '.join(f'{k}={v}' for k, v in models.items())}, "
           f"G on {_device_name(args.device)}\n")
     print("| run | fps (wall) | CPU s per frame | peak RSS MB | RSS MB, peak of 1st / 2nd half of the run |")
     print("|---|---|---|---|---|")
@@ -155,12 +162,12 @@ def main() -> None:
     (bw, _, _), (tw, _, _), *one_pass = results.values()
     print()
     for name, (ow, _, _) in zip(inpainters, one_pass):
-        print(f"one pass, G {name} = {bw / ow:.2f}x the speed of the bare transcode (goal >= 0.45), "
+        print(f"one pass, {name} = {bw / ow:.2f}x the speed of the bare transcode (goal >= 0.45), "
               f"{tw / ow:.2f}x the speed of the two passes")
     if len(one_pass) > 1:
         (w0, c0, _), (w1, c1, _) = one_pass[:2]
         a, b = list(inpainters)[:2]
-        print(f"one pass with G {b}: {w0 / w1:.2f}x the fps (wall) of G {a}, {c1 / c0:.2f}x its CPU per frame")
+        print(f"one pass with {b}: {w0 / w1:.2f}x the fps (wall) of {a}, {c1 / c0:.2f}x its CPU per frame")
 
 
 if __name__ == "__main__":

@@ -157,8 +157,8 @@ class TrainConfig:
     train_only_temporal: bool = False  # STN: update only the 3D residual blocks
     d_warmup: int = 0  # first iterations train the critics alone (G and its EMA unchanged): fresh critics
     # under a warm-started G (train.init_from) first learn what real faces look like, instead of pushing G off
-    teacher: str = ""  # distillation: an SI checkpoint/export whose EMA G this (smaller) G learns to reproduce;
-    # no critic then (stngan.training.methods.DistilledInpainting)
+    teacher: str = ""  # distillation: an SI checkpoint/export whose EMA G this G (smaller SI, or STN) learns to
+    # reproduce; no critic then (stngan.training.methods.DistilledInpainting)
 
     def validate(self) -> None:
         _check(self.iters > 0, "train.iters", "> 0", self.iters)
@@ -196,7 +196,8 @@ class ExperimentConfig:
         _check(not self.data.motion.enabled or self.model.T >= 2, "model.T", ">= 2 with data.motion.enabled",
                self.model.T)
         if self.train.teacher:
-            _check(self.model.kind == "si", "model.kind", "si with train.teacher (distillation)", self.model.kind)
+            _check(self.model.kind in ("si", "stn"), "model.kind", "si or stn with train.teacher (distillation)",
+                   self.model.kind)
             _check(self.loss.lambda_distill > 0, "loss.lambda_distill", "> 0 with train.teacher",
                    self.loss.lambda_distill)
             _check(self.train.n_critic == 1 and self.train.d_warmup == 0, "train.n_critic and train.d_warmup",

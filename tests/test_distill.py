@@ -1,6 +1,8 @@
 """Distillation (train.teacher): the loss, the config rules and a student that learns its teacher's output."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -10,7 +12,10 @@ from stngan import config
 from stngan.losses import distill_loss
 from stngan.training.methods import DistilledInpainting
 from stngan.training.trainer import start_run
-from test_training import face_store, fit_logs, tiny_cfg  # noqa: F401  (face_store: a module fixture)
+from test_motion_windows import still_store  # noqa: F401  (module fixtures)
+from test_training import face_store, fit_logs, tiny_cfg  # noqa: F401
+
+CONFIGS = Path(__file__).parent.parent / "configs"
 
 
 def _mask() -> torch.Tensor:
@@ -45,7 +50,7 @@ def test_distill_loss_pixel_term_sees_a_shift_and_gradient_term_sees_lost_textur
     (("train.teacher=x",), "loss.lambda_distill"),
     (("loss.lambda_distill=1",), "loss.lambda_distill"),
     (("train.teacher=x", "loss.lambda_distill=1", "train.n_critic=2"), "train.n_critic"),
-    (("train.teacher=x", "loss.lambda_distill=1", "train.n_critic=1", "model.kind=stn"), "model.kind"),
+    (("train.teacher=x", "loss.lambda_distill=1", "train.n_critic=1", "model.kind=partialconv"), "model.kind"),
 ])
 def test_distillation_config_rules(extra, key):
     with pytest.raises(config.ConfigError, match=key):
@@ -81,3 +86,20 @@ def test_a_teacher_of_another_kind_is_refused(face_store, tmp_path):  # noqa: F8
     teacher = tiny_checkpoint(tmp_path, "model.landmarks=false")
     with pytest.raises(config.ConfigError, match="landmarks"):
         start_run(_student_cfg(face_store, tmp_path, teacher))
+
+
+def test_an_stn_student_starts_as_its_si_teacher_and_trains_only_its_temporal_blocks(still_store, tmp_path):  # noqa: F811
+    teacher = tiny_checkpoint(tmp_path)
+    cfg = config.load(CONFIGS / "tiny_stn_lm.yaml", [
+        f"data.source={still_store}", f"out_dir={tmp_path}", "data.workers=0", "data.motion.enabled=true",
+        f"train.teacher={teacher}", f"train.init_from={teacher}", "train.train_only_temporal=true",
+        "train.n_critic=1", "loss.lambda_distill=1", "loss.lambda_warp=1", "train.iters=4", "train.decay_start=2",
+        "train.ckpt_every=100", "train.lr_g=1e-3"])
+    trainer = start_run(cfg)
+    assert isinstance(trainer.method, DistilledInpainting) and trainer.method.d is None
+    spatial = {k: v.clone() for k, v in trainer.method.g.spatial.state_dict().items()}
+    logs = fit_logs(trainer)
+    assert logs[0]["distill/pixel"] < 1e-6 and logs[0]["g/warp"] > 0  # zero-started blocks: frame T is the SI output
+    assert logs[-1]["distill/pixel"] > 0  # the blocks moved frame T
+    assert all(torch.equal(v, trainer.method.g.spatial.state_dict()[k]) for k, v in spatial.items())
+    assert all(b.expand.weight.abs().sum() > 0 for b in trainer.method.g.blocks)

@@ -4,7 +4,8 @@
   (B, T, ...) windows): critic step with WGAN-GP (Eq. 1), generator step with adversarial + λ·perceptual
   (Eq. 3), both on the background-copied output y when BGCP is on; STN on known-motion windows may add
   λ_warp·L_warp (losses.warp_consistency_loss) between the last two frames as streaming shows them.
-- ``DistilledInpainting``: a smaller SI G learns to reproduce a trained one (``train.teacher``), no critic.
+- ``DistilledInpainting``: G (a smaller SI, or an STN on known motion) learns to reproduce a trained SI
+  (``train.teacher``), no critic.
 - ``PartialConvInpainting``: the Liu et al. baseline, generator only, with its own loss.
 """
 from __future__ import annotations
@@ -85,14 +86,19 @@ class GanInpainting(InpaintingMethod):
         y = self.inpaint(self.g, batch)
         loss, logs = losses.g_loss(self.d, self.vgg, batch["x"], y, batch["mask"], self.cfg.loss.lambda_pct,
                                    self.cfg.loss.lambda_l1, self.cfg.loss.lambda_colour)
-        if "flow" in batch:  # known-motion windows: L_warp is logged, and trained when λ_warp > 0
-            with torch.set_grad_enabled(bool(self.cfg.loss.lambda_warp) and torch.is_grad_enabled()):
-                warp, warp_logs = losses.warp_consistency_loss(self.shown_pair(batch, y), *(
-                    batch[k][:, -2:] for k in ("flow", "mask", "valid", "gain")))
-            if self.cfg.loss.lambda_warp:
-                loss = loss + self.cfg.loss.lambda_warp * warp
-            logs = {**logs, **warp_logs, "g/loss": loss.item()}
-        return loss, logs
+        return self.with_warp(batch, y, loss, logs)
+
+    def with_warp(self, batch: Batch, y: torch.Tensor, loss: torch.Tensor,
+                  logs: dict[str, float]) -> tuple[torch.Tensor, dict[str, float]]:
+        """Known-motion windows: L_warp is logged, and added to the loss when λ_warp > 0."""
+        if "flow" not in batch:
+            return loss, logs
+        with torch.set_grad_enabled(bool(self.cfg.loss.lambda_warp) and torch.is_grad_enabled()):
+            warp, warp_logs = losses.warp_consistency_loss(self.shown_pair(batch, y), *(
+                batch[k][:, -2:] for k in ("flow", "mask", "valid", "gain")))
+        if self.cfg.loss.lambda_warp:
+            loss = loss + self.cfg.loss.lambda_warp * warp
+        return loss, {**logs, **warp_logs, "g/loss": loss.item()}
 
     def shown_pair(self, batch: Batch, y: torch.Tensor) -> torch.Tensor:
         """(B, 2, 3, H, W): frames T−1 and T as streaming inference shows them. Frames 1..T−1 of a window are
@@ -103,11 +109,16 @@ class GanInpainting(InpaintingMethod):
 
 
 class DistilledInpainting(GanInpainting):
-    """Knowledge distillation for speed (not in the paper): G (e.g. a narrower SI-lm) is trained to reproduce
-    the teacher's background-copied output on the same inputs (losses.distill_loss), plus optional masked L1
-    and colour terms against the original. No critic: the teacher is a deterministic target, so the student
-    inherits the teacher's realism without a second adversarial game (and the fresh critics that made earlier
-    fine-tunes drift in colour)."""
+    """Knowledge distillation (not in the paper): G learns to reproduce an SI teacher's background-copied output
+    on the same inputs (losses.distill_loss), plus optional masked L1 and colour terms against the original. No
+    critic: the teacher is a deterministic target, so G inherits the teacher's realism without a second
+    adversarial game (and without the fresh critics that made earlier fine-tunes drift in colour).
+
+    - SI student (e.g. a narrower SI-lm, for speed): every output is distilled.
+    - STN student (warm-started from the teacher, temporal blocks only): the window's last frame, the one
+      streaming inference shows, is distilled towards the teacher's output for that frame while λ_warp pulls it
+      towards the previous shown frame moved by the known flow; the balance of the two is the trade between
+      the SI model's faces and steadiness."""
 
     def __init__(self, cfg: ExperimentConfig) -> None:
         InpaintingMethod.__init__(self, cfg)
@@ -125,10 +136,12 @@ class DistilledInpainting(GanInpainting):
         return [self.vgg, self.teacher]
 
     def g_step_loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
-        with torch.no_grad():
-            target = self.inpaint(self.teacher, batch)
         y = self.inpaint(self.g, batch)
-        distill, logs = losses.distill_loss(target, y, batch["mask"])
+        shown, frame = (y[:, -1], {k: v[:, -1] for k, v in batch.items() if k in ("x_hat", "mask", "cond")}) \
+            if y.dim() == 5 else (y, batch)
+        with torch.no_grad():
+            target = self.inpaint(self.teacher, frame)
+        distill, logs = losses.distill_loss(target, shown, frame["mask"])
         loss = self.cfg.loss.lambda_distill * distill
         for name, weight, term in (("g/l1_masked", self.cfg.loss.lambda_l1, losses.masked_l1),
                                    ("g/colour_masked", self.cfg.loss.lambda_colour, losses.masked_colour_l1)):
@@ -136,7 +149,7 @@ class DistilledInpainting(GanInpainting):
                 value = term(batch["x"], y, batch["mask"])
                 loss = loss + weight * value
                 logs[name] = value.item()
-        return loss, {**logs, "g/loss": loss.item()}
+        return self.with_warp(batch, y, loss, {**logs, "g/loss": loss.item()})
 
 
 class PartialConvInpainting(InpaintingMethod):
