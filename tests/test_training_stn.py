@@ -73,6 +73,9 @@ def test_train_only_temporal_freezes_the_spatial_weights(video_store, si_checkpo
     trainer.fit(progress=False)
     for key, value in trainer.method.g.spatial.state_dict().items():
         assert torch.equal(before[key], value), key
+    for module in (trainer.method.g, trainer.method.d):  # frozen weights get no gradient at all (no wasted backward)
+        assert all(p.grad is None for p in module.spatial.parameters())
+        assert all(p.grad is not None for p in module.temporal_parameters())
 
 
 def test_stn_init_refuses_a_non_si_checkpoint(video_store, tmp_path):

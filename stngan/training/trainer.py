@@ -85,6 +85,12 @@ class Trainer:
         self.scaler_d = torch.amp.GradScaler(self.device.type, enabled=fp16)
         self.step = 0
         self.best = math.inf
+        if t.train_only_temporal:  # frozen weights get no gradient: backward stops at the first 3D block
+            for module in (m.g, m.d):
+                if module is not None:
+                    module.requires_grad_(False)
+                    for p in module.temporal_parameters():
+                        p.requires_grad_(True)
         if resume_from is not None:
             self._restore(resume_from)
         elif t.init_from:
@@ -163,7 +169,8 @@ class Trainer:
                 g_loss, g_logs = m.g_step_loss(batch)
             self._update(g_loss, m.g, self.opt_g, self.scaler_g)
             if m.d is not None:
-                m.d.requires_grad_(True)
+                for p in self._params(m.d):
+                    p.requires_grad_(True)
             update_ema(self.g_ema, m.g, ema_decay(t.ema_decay, (self.step + 1) // t.n_critic))
             logs.update(g_logs)
         self.step += 1
