@@ -56,10 +56,15 @@ def checkpoint_meta(cfg: ExperimentConfig, step: int) -> dict[str, Any]:
     return {"format": FORMAT, "format_version": FORMAT_VERSION, "step": step, "experiment": cfg.to_dict()}
 
 
+def save_tensors(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str] | None = None) -> None:
+    """safetensors' save_file, readable by every user like the rest of the folder (it writes mode 0600)."""
+    save_file(tensors, str(path), metadata=metadata)
+    os.chmod(path, 0o644)
+
+
 def write_model(path: Path, generator: nn.Module, cfg: ExperimentConfig, step: int) -> None:
     """model.safetensors + config.json into the directory `path` (which must exist)."""
-    save_file(state_dict(generator), str(path / "model.safetensors"),
-              metadata={"format": FORMAT, "kind": cfg.model.kind})
+    save_tensors(state_dict(generator), path / "model.safetensors", {"format": FORMAT, "kind": cfg.model.kind})
     (path / "config.json").write_text(json.dumps(checkpoint_meta(cfg, step), indent=2, sort_keys=True))
 
 
@@ -122,7 +127,7 @@ def export_model(path: str | Path, out_dir: str | Path, half: bool = True) -> Pa
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / ".model.safetensors.tmp"
-    save_file(tensors, str(tmp), metadata={"format": FORMAT, "kind": cfg.model.kind, "dtype": "fp16" if half else "fp32"})
+    save_tensors(tensors, tmp, {"format": FORMAT, "kind": cfg.model.kind, "dtype": "fp16" if half else "fp32"})
     os.replace(tmp, out / "model.safetensors")
     (out / "config.json").write_text(json.dumps(checkpoint_meta(cfg, step), indent=2, sort_keys=True))
     return out

@@ -181,6 +181,8 @@ def test_export_writes_an_fp16_model_that_loads(tmp_path):
     assert (out / "model.safetensors").stat().st_size < 0.6 * (ckpt / "model.safetensors").stat().st_size
     for a, b in zip(g16.state_dict().values(), g32.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-3)
+    for path in (out / "model.safetensors", ckpt / "model.safetensors"):  # safetensors alone writes 0600
+        assert path.stat().st_mode & 0o777 == 0o644
 
 
 def test_resume_may_change_only_the_data(face_store, tmp_path):

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
 
-from stngan.checkpoint import list_checkpoints, load_strict, state_dict, unprefixed, write_model
+from stngan.checkpoint import list_checkpoints, load_strict, save_tensors, state_dict, unprefixed, write_model
 from stngan.config import ExperimentConfig
 
 
@@ -43,7 +43,7 @@ def save_checkpoint(run_dir: Path, step: int, cfg: ExperimentConfig, g: nn.Modul
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     write_model(tmp, g_ema, cfg, step)
-    save_file({**_prefixed("G", g), **_prefixed("D", d)}, str(tmp / "train.safetensors"))
+    save_tensors({**_prefixed("G", g), **_prefixed("D", d)}, tmp / "train.safetensors")
     torch.save(state, tmp / "state.pt")
     for f in tmp.iterdir():
         with open(f, "rb") as fh:
