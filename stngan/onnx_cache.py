@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -49,9 +50,22 @@ def cached_path(prefix: str, files: Iterable[Path], tag: str) -> Path:
     return cache_dir() / f"{prefix}-{h.hexdigest()[:24]}.onnx"
 
 
+# torch.onnx.export keeps its state in process globals (GLOBALS.in_onnx_export): two threads exporting at once
+# (each detection thread builds its own MTCNN on a cold cache) fail with an AssertionError, so exports queue
+_EXPORT_LOCK = threading.Lock()
+
+
 def export(module: nn.Module, example: tuple[torch.Tensor, ...], inputs: list[str], outputs: list[str],
            dynamic: dict[str, dict[int, str]], path: Path) -> None:
-    """Write ``module`` as ONNX to ``path`` atomically (``dynamic``: the free axes of each input / output)."""
+    """Write ``module`` as ONNX to ``path`` atomically (``dynamic``: the free axes of each input / output).
+    Thread-safe; a ``path`` another thread wrote meanwhile is kept."""
+    with _EXPORT_LOCK:
+        if not path.is_file():
+            _export(module, example, inputs, outputs, dynamic, path)
+
+
+def _export(module: nn.Module, example: tuple[torch.Tensor, ...], inputs: list[str], outputs: list[str],
+            dynamic: dict[str, dict[int, str]], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
     os.close(fd)

@@ -105,3 +105,37 @@ def test_an_unwritable_export_cache_leaves_auto_on_torch(tmp_path, monkeypatch):
     assert inpainter.inpaint_tensors(x, m, c, [0]).shape == x.shape
     with pytest.raises(UserError, match="STNGAN_CACHE to a writable folder"):
         Inpainter(ckpt, runtime="onnx")
+
+
+def test_exports_from_several_threads_at_once_all_succeed(tmp_path):
+    """Each detection thread builds its own MTCNN, so on a cold cache several exports start together; torch's
+    exporter keeps process-global state, and without the export lock the second one fails."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import onnxruntime
+
+    from stngan.onnx_cache import export
+
+    started = threading.Barrier(3, timeout=5)
+
+    class Slow(torch.nn.Module):
+        def forward(self, x):
+            time.sleep(0.3)  # traced once: any export running beside this one overlaps it
+            return x * 2
+
+    def one(i: int):
+        try:
+            started.wait()  # the three calls start together
+        except threading.BrokenBarrierError:
+            pass
+        path = tmp_path / f"m{i}.onnx"
+        export(Slow(), (torch.zeros(1, 3),), ["x"], ["y"], {"x": {0: "n"}, "y": {0: "n"}}, path)
+        return path
+
+    with ThreadPoolExecutor(3) as pool:
+        paths = list(pool.map(one, range(3)))
+    for path in paths:
+        out = onnxruntime.InferenceSession(str(path)).run(["y"], {"x": np.ones((2, 3), np.float32)})[0]
+        np.testing.assert_array_equal(out, 2)
