@@ -202,7 +202,7 @@ def _rgb(value: str) -> tuple[int, int, int]:
               help="One pass: inpaint the masked faces before writing OUTPUT (same result as anonymize, then inpaint).")
 @click.option("--masked-output", type=click.Path(path_type=Path),
               help="With --inpaint: also write the masked image/video (and its sidecar) here (file inputs only).")
-@click.option("--model", help="With --inpaint: checkpoint, run folder or exported model (default: the shipped si_lm).")
+@click.option("--model", help="With --inpaint: checkpoint, run folder, exported model or shipped name (default si_lm; si_lm_fast: 2.6x less CPU per face).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
               help="With --inpaint: where the model runs.")
 @click.option("--batch-frames", default=0, show_default=True, type=click.IntRange(min=0),
@@ -282,7 +282,7 @@ def _summary(verb: str, output: Path, stats: dict) -> None:
 @cli.command()
 @click.argument("input_path", type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Output image (.png), video or folder.")
-@click.option("--model", help="Checkpoint, run folder or exported model (default: the shipped si_lm).")
+@click.option("--model", help="Checkpoint, run folder, exported model or shipped name (default si_lm; si_lm_fast: 2.6x less CPU per face).")
 @click.option("--sidecar", type=click.Path(exists=True, path_type=Path), help="Sidecar from `anonymize` (default: INPUT.stngan.json).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True, help="Where the model runs.")
 @click.option("--amp", type=click.Choice(["auto", "none", "bf16", "fp16"]), default="auto", show_default=True,
