@@ -19,9 +19,9 @@ Run: .venv/bin/python benchmarks/bench_onepass.py [--frames 96] [--detect-every 
      .venv/bin/python benchmarks/bench_onepass.py --input CLIP --runs one --runtimes onnx --stages   (each stage's CPU)
      .venv/bin/python benchmarks/bench_onepass.py --device cuda --runtimes torch   (a lent GPU: the card's name is printed)
      .venv/bin/python benchmarks/bench_onepass.py --size 1920x1080 --frames 3000 --runs one --runtimes onnx
+         (memory: peak RSS, and the peaks of the run's two halves: equal when memory stays flat)
      .venv/bin/python benchmarks/bench_onepass.py --runtimes onnx --model shipped=si_lm --model fast=si_lm_fast
          (one pass per model, side by side; the two passes use the first)
-         (memory: peak RSS, and the peaks of the run's two halves: equal when memory stays flat)
 """
 from __future__ import annotations
 
@@ -135,9 +135,9 @@ def main() -> None:
         runs[f"two passes (anonymize, then inpaint), G {first.runtime_name}"] = lambda: (
             app.anonymize_video(src, tmp / "masked.mp4", options, video, False),
             app.inpaint_video(tmp / "masked.mp4", tmp / "two.mp4", first, None, LandmarkControl(), video, False))
-    for name, inpainter in inpainters.items() if "one" in wanted else ():
-        runs[f"one pass (anonymize --inpaint), {name}"] = lambda i=inpainter, name=name: app.anonymize_video(
-            src, tmp / f"one_{name}.mp4", options, video, False, then=app.InpaintAfter(i, LandmarkControl()))
+    for k, (name, inpainter) in enumerate(inpainters.items() if "one" in wanted else ()):
+        runs[f"one pass (anonymize --inpaint), {name}"] = lambda i=inpainter, k=k: app.anonymize_video(
+            src, tmp / f"one_{k}.mp4", options, video, False, then=app.InpaintAfter(i, LandmarkControl()))
     results = {name: timed(fn) for name, fn in runs.items()}
     print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.2f} at {time.strftime('%Y-%m-%d %H:%M')}; {n} frames {args.size}, {args.faces} face(s), "

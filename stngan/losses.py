@@ -134,15 +134,22 @@ def g_loss(D: Critic, vgg: VGG16Features, real: torch.Tensor, fake: torch.Tensor
         pct = perceptual_loss(vgg, real, fake)
         loss = loss + lambda_pct * pct
         logs["g/pct"] = pct.item()
-    if lambda_l1:
-        l1 = masked_l1(real, fake, mask)
-        loss = loss + lambda_l1 * l1
-        logs["g/l1_masked"] = l1.item()
-    if lambda_colour:
-        colour = masked_colour_l1(real, fake, mask)
-        loss = loss + lambda_colour * colour
-        logs["g/colour_masked"] = colour.item()
+    loss, logs = with_reconstruction(loss, logs, real, fake, mask, lambda_l1, lambda_colour)
     return loss, {**logs, "g/loss": loss.item()}
+
+
+def with_reconstruction(loss: torch.Tensor, logs: Logs, real: torch.Tensor, fake: torch.Tensor, mask: torch.Tensor,
+                        lambda_l1: float, lambda_colour: float) -> tuple[torch.Tensor, Logs]:
+    """``loss`` + λ_l1·masked L1 + λ_colour·masked colour L1 of ``fake`` against ``real`` (terms of weight 0 are
+    not computed), with their values logged."""
+    logs = dict(logs)
+    for name, weight, term in (("g/l1_masked", lambda_l1, masked_l1), ("g/colour_masked", lambda_colour,
+                                                                        masked_colour_l1)):
+        if weight:
+            value = term(real, fake, mask)
+            loss = loss + weight * value
+            logs[name] = value.item()
+    return loss, logs
 
 
 def _gram(f: torch.Tensor) -> torch.Tensor:

@@ -142,13 +142,8 @@ class DistilledInpainting(GanInpainting):
         with torch.no_grad():
             target = self.inpaint(self.teacher, frame)
         distill, logs = losses.distill_loss(target, shown, frame["mask"])
-        loss = self.cfg.loss.lambda_distill * distill
-        for name, weight, term in (("g/l1_masked", self.cfg.loss.lambda_l1, losses.masked_l1),
-                                   ("g/colour_masked", self.cfg.loss.lambda_colour, losses.masked_colour_l1)):
-            if weight:
-                value = term(batch["x"], y, batch["mask"])
-                loss = loss + weight * value
-                logs[name] = value.item()
+        loss, logs = losses.with_reconstruction(self.cfg.loss.lambda_distill * distill, logs, batch["x"], y,
+                                                batch["mask"], self.cfg.loss.lambda_l1, self.cfg.loss.lambda_colour)
         return self.with_warp(batch, y, loss, {**logs, "g/loss": loss.item()})
 
 

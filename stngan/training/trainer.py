@@ -89,7 +89,7 @@ class Trainer:
             for module in (m.g, m.d):
                 if module is not None:
                     module.requires_grad_(False)
-                    for p in module.temporal_parameters():
+                    for p in self._params(module):
                         p.requires_grad_(True)
         if resume_from is not None:
             self._restore(resume_from)
