@@ -153,6 +153,18 @@ def _temporal_option(f):
                              "ones (lower: steadier, slower to follow expressions; 1: off).")(f)
 
 
+def _donor_options(f):
+    f = click.option("--donor-bank", type=click.Path(exists=True, file_okay=False, path_type=Path),
+                     help="Donor fill: a bank built by `stngan donors build` instead of the shipped one.")(f)
+    return click.option("--donor", type=click.IntRange(min=0),
+                        help="Donor fill: use this donor identity for every face (`stngan donors list`); default: "
+                             "chosen per face track by skin tone, glasses and pose, reproducible with --seed.")(f)
+
+
+def _path_str(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
 def _runtime_option(f):
     return click.option("--runtime", type=click.Choice(["auto", "torch", "onnx"]), default="auto", show_default=True,
                         help="What runs an SI model on the CPU: onnx (ONNX Runtime fp32: faster, within one grey level "
@@ -200,9 +212,11 @@ def _rgb(value: str) -> tuple[int, int, int]:
               help="Also write an audit page (HTML; for a folder input: a folder of pages) to check before publishing.")
 @click.option("--inpaint", "then_inpaint", is_flag=True,
               help="One pass: inpaint the masked faces before writing OUTPUT (same result as anonymize, then inpaint).")
+@click.option("--seed", default=0, show_default=True, help="With --inpaint: seed of the donor choice.")
 @click.option("--masked-output", type=click.Path(path_type=Path),
               help="With --inpaint: also write the masked image/video (and its sidecar) here (file inputs only).")
-@click.option("--model", help="With --inpaint: checkpoint, run folder, exported model or shipped name (default si_lm; si_lm_fast: 2.6x less CPU per face).")
+@click.option("--model", help="With --inpaint: donor (default: synthetic donor faces warped onto the landmarks), a shipped learned model (si_lm, si_lm_fast), a checkpoint, run folder or export.")
+@_donor_options
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
               help="With --inpaint: where the model runs.")
 @click.option("--batch-frames", default=0, show_default=True, type=click.IntRange(min=0),
@@ -215,8 +229,8 @@ def _rgb(value: str) -> tuple[int, int, int]:
 @_video_options
 @_batch_options
 def anonymize(input_path, output, detector, min_face, upsample, max_res, detect_every, small_every, hold, max_gap, workers,
-              fill, review, then_inpaint, masked_output, model, device, batch_frames, blend, temporal, runtime,
-              overwrite, lossless, crf, preset, quiet) -> None:
+              fill, review, then_inpaint, masked_output, model, donor, donor_bank, seed, device, batch_frames, blend,
+              temporal, runtime, overwrite, lossless, crf, preset, quiet) -> None:
     """Mask eyes, nose and mouth of every face (paper's circles); writes OUTPUT and OUTPUT.stngan.json."""
     from stngan.inference import app
     from stngan.inference.frames import AnonymizeOptions
@@ -228,11 +242,11 @@ def anonymize(input_path, output, detector, min_face, upsample, max_res, detect_
 
     if batch_cli.request().wanted(input_path):
         work = batch_cli.anonymize_work(options, video, review, then_inpaint, masked_output, model, device, batch_frames,
-                                        blend, temporal, runtime)
+                                        blend, temporal, runtime, seed, donor, _path_str(donor_bank))
         return batch_cli.run(work, input_path, output, overwrite, quiet)
     folder = input_path.is_dir()
     then = _inpaint_after(input_path, then_inpaint, masked_output, model, device, batch_frames, blend, temporal,
-                          runtime, overwrite, folder)
+                          runtime, overwrite, folder, seed, donor, donor_bank)
 
     def review_for(src: Path) -> Path | None:
         if review is None:
@@ -249,21 +263,23 @@ def anonymize(input_path, output, detector, min_face, upsample, max_res, detect_
 
 
 def _inpaint_after(input_path: Path, enabled: bool, masked: Path | None, model: str | None, device: str,
-                   batch_frames: int, blend: str, temporal: float, runtime: str, overwrite: bool, folder: bool):
+                   batch_frames: int, blend: str, temporal: float, runtime: str, overwrite: bool, folder: bool,
+                   seed: int = 0, donor: int | None = None, donor_bank: Path | None = None):
     """The one-pass inpainting step of `anonymize --inpaint`, or None (options checked up front)."""
     if not enabled:
-        if masked is not None or model is not None:
-            raise click.UsageError("--masked-output and --model go with --inpaint")
+        if masked is not None or model is not None or donor is not None or donor_bank is not None:
+            raise click.UsageError("--masked-output, --model, --donor and --donor-bank go with --inpaint")
         return None
     from stngan.inference import app
     from stngan.inference.control import LandmarkControl
-    from stngan.inference.inpainter import Inpainter
+    from stngan.inference.fills import open_inpainter
 
     if masked is not None:
         if folder:
             raise click.UsageError("--masked-output works with a single image or video input")
         app.check_output(input_path, masked, overwrite)
-    inpainter = Inpainter(model, device=device, blend=blend, temporal=temporal, runtime=runtime)
+    inpainter = open_inpainter(model, device=device, blend=blend, temporal=temporal, runtime=runtime, seed=seed,
+                               donor=donor, bank=donor_bank)
     return app.InpaintAfter(inpainter, LandmarkControl(), masked, batch_frames)
 
 
@@ -282,14 +298,15 @@ def _summary(verb: str, output: Path, stats: dict) -> None:
 @cli.command()
 @click.argument("input_path", type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path), help="Output image (.png), video or folder.")
-@click.option("--model", help="Checkpoint, run folder, exported model or shipped name (default si_lm; si_lm_fast: 2.6x less CPU per face).")
+@click.option("--model", help="donor (default: synthetic donor faces warped onto the landmarks, docs/DONORS.md), a shipped learned model (si_lm, si_lm_fast: 2.6x less CPU per face), a checkpoint, run folder or export.")
+@_donor_options
 @click.option("--sidecar", type=click.Path(exists=True, path_type=Path), help="Sidecar from `anonymize` (default: INPUT.stngan.json).")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True, help="Where the model runs.")
 @click.option("--amp", type=click.Choice(["auto", "none", "bf16", "fp16"]), default="auto", show_default=True,
               help="Autocast dtype (auto: bf16 on CUDA, fp32 on CPU).")
 @click.option("--landmarks-from", type=click.Path(exists=True, path_type=Path), help="Condition on another face's landmarks (image).")
 @click.option("--perturb", default=0.0, show_default=True, help="Gaussian landmark jitter sigma (crop px at 128²).")
-@click.option("--seed", default=0, show_default=True, help="Seed of --perturb.")
+@click.option("--seed", default=0, show_default=True, help="Seed of --perturb and of the donor choice.")
 @click.option("--batch-frames", default=0, show_default=True, type=click.IntRange(min=0),
               help="Video frames whose faces share one model call (0: 16 on CUDA, 1 on CPU).")
 @click.option("--blend", type=click.Choice(["poisson", "none"]), default="poisson", show_default=True,
@@ -300,22 +317,23 @@ def _summary(verb: str, output: Path, stats: dict) -> None:
 @_overwrite_option
 @_video_options
 @_batch_options
-def inpaint(input_path, output, model, sidecar, device, amp, landmarks_from, perturb, seed, batch_frames, blend,
-            temporal, runtime, overwrite, lossless, crf, preset, quiet) -> None:
+def inpaint(input_path, output, model, donor, donor_bank, sidecar, device, amp, landmarks_from, perturb, seed,
+            batch_frames, blend, temporal, runtime, overwrite, lossless, crf, preset, quiet) -> None:
     """Inpaint the masked faces of an anonymized image, folder or video; outside the masks image (PNG) and
     --lossless video outputs keep every pixel."""
     from stngan.inference import app
     from stngan.inference.control import landmark_control
-    from stngan.inference.inpainter import Inpainter
+    from stngan.inference.fills import open_inpainter
 
-    inpainter = Inpainter(model, device=device, amp=amp, blend=blend, temporal=temporal, runtime=runtime)
+    inpainter = open_inpainter(model, device=device, amp=amp, blend=blend, temporal=temporal, runtime=runtime,
+                               seed=seed, donor=donor, bank=donor_bank)
     control = landmark_control(landmarks_from, perturb, seed, inpainter.crop_size)
     video = app.VideoOptions("lossless" if lossless else "lossy", crf, preset)
     from stngan.batch import cli as batch_cli  # a folder or manifest as a resumable batch (docs/BATCH.md)
 
     if batch_cli.request().wanted(input_path):
         work = batch_cli.inpaint_work(model, device, amp, blend, temporal, runtime, video, batch_frames, landmarks_from,
-                                      perturb, seed, sidecar)
+                                      perturb, seed, sidecar, donor, _path_str(donor_bank))
         return batch_cli.run(work, input_path, output, overwrite, quiet)
     single = app.media_kind(input_path) != "folder"
     side = sidecar if single else None

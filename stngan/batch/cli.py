@@ -88,18 +88,20 @@ def run(work, input_path: Path, output: Path, overwrite: bool, quiet: bool) -> N
 
 
 def anonymize_work(options, video, review: Path | None, then_inpaint: bool, masked_output: Path | None,
-                   model: str | None, device: str, batch_frames: int, blend: str, temporal: float, runtime: str):
+                   model: str | None, device: str, batch_frames: int, blend: str, temporal: float, runtime: str,
+                   seed: int = 0, donor: int | None = None, bank: str | None = None):
     if masked_output is not None:
         raise click.UsageError("--masked-output works with a single image or video input")
     if model is not None and not then_inpaint:
         raise click.UsageError("--model goes with --inpaint")
-    spec = ModelSpec(model, device, "auto", blend, temporal, runtime) if then_inpaint else None
+    spec = ModelSpec(model, device, "auto", blend, temporal, runtime, seed, donor, bank) if then_inpaint else None
     return AnonymizeWork(options, video, review, spec, batch_frames)
 
 
 def inpaint_work(model: str | None, device: str, amp: str, blend: str, temporal: float, runtime: str, video,
-                 batch_frames: int, landmarks_from: Path | None, perturb: float, seed: int, sidecar: Path | None):
+                 batch_frames: int, landmarks_from: Path | None, perturb: float, seed: int, sidecar: Path | None,
+                 donor: int | None = None, bank: str | None = None):
     if sidecar is not None:
         raise click.UsageError("--sidecar works with a single input; in a batch each file's sidecar sits next to it")
-    return InpaintWork(ModelSpec(model, device, amp, blend, temporal, runtime), video, batch_frames, landmarks_from,
-                       perturb, seed)
+    return InpaintWork(ModelSpec(model, device, amp, blend, temporal, runtime, seed, donor, bank), video, batch_frames,
+                       landmarks_from, perturb, seed)

@@ -40,12 +40,15 @@ class ModelSpec:
     blend: str = "poisson"
     temporal: float = DEFAULT_WEIGHT
     runtime: str = "auto"
+    seed: int = 0
+    donor: int | None = None
+    bank: str | None = None
 
     def build(self):
-        from stngan.inference.inpainter import Inpainter  # in the worker, after limit_threads
+        from stngan.inference.fills import open_inpainter  # in the worker, after limit_threads
 
-        return Inpainter(self.model, device=self.device, amp=self.amp, blend=self.blend, temporal=self.temporal,
-                         runtime=self.runtime)
+        return open_inpainter(self.model, device=self.device, amp=self.amp, blend=self.blend, temporal=self.temporal,
+                              runtime=self.runtime, seed=self.seed, donor=self.donor, bank=self.bank)
 
 
 class MediaFiles:

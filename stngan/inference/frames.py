@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import cv2
@@ -206,11 +207,13 @@ def mask_frame(frame: np.ndarray, records: list[FaceRecord], fill: tuple[int, in
     return apply_mask(frame, mask_union(records, frame.shape[:2]), fill)
 
 
-def smoothed_tracks(sidecar: Sidecar, pad: float, size: int,
+def smoothed_tracks(sidecar: Sidecar, pad: float, size: int | Callable[[float], int],
                     radius: int = 2) -> dict[tuple[int, int], tuple[CropTransform, np.ndarray]]:
     """Per (frame index, track): the crop transform from boxes smoothed along the track, and the (68, 2)
     landmarks smoothed the same way (frame coordinates), which the model is conditioned on: dlib's
-    per-frame landmark jitter otherwise makes the painted features shimmer. Masks are not smoothed."""
+    per-frame landmark jitter otherwise makes the painted features shimmer. Masks are not smoothed.
+    ``size``: crop pixels, or a function of the track's median crop side (frame pixels) giving them, one size
+    per track. ``radius`` 0 leaves the landmarks as detected (the donor fill filters them itself)."""
     per_track: dict[int, list[tuple[int, FaceRecord]]] = {}
     for fr in sidecar.frames:
         for face in fr.faces:
@@ -220,11 +223,14 @@ def smoothed_tracks(sidecar: Sidecar, pad: float, size: int,
         items.sort(key=lambda t: t[0])
         frames = [i for i, _ in items]
         boxes = smooth_track(frames, np.array([[f.box.left, f.box.top, f.box.right, f.box.bottom] for _, f in items],
-                                              dtype=np.float64), radius)
-        landmarks = smooth_track(frames, np.stack([f.landmarks.reshape(-1) for _, f in items]).astype(np.float64),
-                                 radius)
+                                              dtype=np.float64), max(radius, 2))
+        landmarks = np.stack([f.landmarks.reshape(-1) for _, f in items]).astype(np.float64)
+        if radius:
+            landmarks = smooth_track(frames, landmarks, radius)
+        sides = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) * (1 + 2 * pad)
+        crop = size(float(np.median(sides))) if callable(size) else size
         for f, (l, t, r, b), lm in zip(frames, boxes, landmarks):
-            out[(f, track)] = (CropTransform.from_box(Box(l, t, r, b), pad=pad, size=size), lm.reshape(68, 2))
+            out[(f, track)] = (CropTransform.from_box(Box(l, t, r, b), pad=pad, size=crop), lm.reshape(68, 2))
     return out
 
 
@@ -232,10 +238,11 @@ class FrameInpainter:
     """Inpaints the faces a sidecar lists, frame by frame (frames must come in order for STN)."""
 
     def __init__(self, inpainter: Inpainter, sidecar: Sidecar, control: LandmarkControl | None = None,
-                 pad: float = 0.2, smooth_radius: int = 2) -> None:
+                 pad: float = 0.2) -> None:
         self.inpainter = inpainter
+        inpainter.reset()  # one media file: track ids (streams, donors, filters) start again
         self.faces = sidecar.faces_by_frame()
-        self.tracks = smoothed_tracks(sidecar, pad, inpainter.crop_size, smooth_radius)
+        self.tracks = smoothed_tracks(sidecar, pad, inpainter.crop_size_for, inpainter.smooth_radius)
         self.control = control or LandmarkControl()
         self.last_frame_of_track = {k[1]: k[0] for k in sorted(self.tracks)}
         self.temporal = TemporalFilter(inpainter.temporal)
@@ -255,7 +262,7 @@ class FrameInpainter:
     def infer(self, frames: list[tuple[np.ndarray, int]]) -> Inferred:
         """The model's half of :meth:`process_batch`: crops and fills. Calls must come in frame order (STN
         streams, landmark smoothing); they may run on another thread than :meth:`finish`'s, one batch ahead."""
-        if self.inpainter.config.model.kind == "stn" and len(frames) > 1:
+        if self.inpainter.kind == "stn" and len(frames) > 1:
             parts = [self.infer([f]) for f in frames]
             return Inferred([i for p in parts for i in p.items], [y for p in parts for y in p.fills],
                             [(k, index) for k, p in enumerate(parts) for _, index in p.owners])

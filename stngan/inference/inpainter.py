@@ -101,9 +101,19 @@ class Inpainter:
             self.runtime_name = "torch"
             return None
 
+    smooth_radius = 2  # frames each side over which a track's landmarks are averaged before the condition
+
     @property
     def config(self) -> ExperimentConfig:
         return self.cfg
+
+    @property
+    def kind(self) -> str:
+        return self.cfg.model.kind
+
+    def crop_size_for(self, side: float) -> int:
+        """Crop pixels for a face crop of ``side`` frame pixels: the model's input size, whatever the face's."""
+        return self.crop_size
 
     @property
     def crop_size(self) -> int:

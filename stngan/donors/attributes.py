@@ -1,0 +1,112 @@
+"""What a face's donor must match, measured the same way on donors and on masked targets.
+
+- pose: yaw / pitch as :func:`stngan.synthetic.directions.landmark_attributes` measures them (nose-tip
+  offset in inter-ocular distances) and roll (eye-line angle, degrees);
+- expression: mouth opening, smile, eye opening (the same function);
+- skin tone: ITA (:func:`stngan.metrics.colour.ita_degrees`) on the *skin ring*: inside the face outline
+  (jaw and brows), outside the privacy mask's circles grown by a margin — visible on a masked target, so a
+  donor's tone is measured on the skin a target shows;
+- glasses: horizontal-edge energy in the bands beside the eyes (temples: frame arms), relative to the
+  cheeks'; measured on visible pixels only. A weak cue (hair and ears cross the bands too): docs/DONORS.md.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import cv2
+import numpy as np
+
+from stngan.faces.masks import mask_geometry, rasterize
+from stngan.metrics.colour import ita_degrees
+from stngan.synthetic.directions import landmark_attributes
+
+GLASSES_THRESHOLD = 3.0  # edge ratio above which a face is taken to wear glasses (measured: docs/DONORS.md)
+RING_MARGIN = 0.12  # skin ring: mask circles grown by this many inter-ocular distances are left out
+
+
+@dataclass(frozen=True)
+class FaceAttributes:
+    yaw: float
+    pitch: float
+    roll: float
+    mouth_open: float
+    smile: float
+    eyes_open: float
+    ita: float  # nan where no skin is visible
+    glasses: float  # edge ratio; nan where neither band is visible
+
+    @property
+    def wears_glasses(self) -> bool:
+        return bool(self.glasses > GLASSES_THRESHOLD)
+
+    def to_dict(self) -> dict:
+        return {k: (None if isinstance(v, float) and math.isnan(v) else round(float(v), 4))
+                for k, v in asdict(self).items()}
+
+
+def inter_ocular(landmarks: np.ndarray) -> float:
+    lm = np.asarray(landmarks, np.float64)
+    return float(np.linalg.norm(lm[42:48].mean(0) - lm[36:42].mean(0)))
+
+
+def roll_degrees(landmarks: np.ndarray) -> float:
+    lm = np.asarray(landmarks, np.float64)
+    d = lm[42:48].mean(0) - lm[36:42].mean(0)
+    return math.degrees(math.atan2(d[1], d[0]))
+
+
+def face_outline(shape: tuple[int, int], landmarks: np.ndarray) -> np.ndarray:
+    """(H, W) bool: inside the polygon of the jaw and the brows (raised by a third of the eye-brow gap)."""
+    lm = np.asarray(landmarks, np.float64)
+    brows = lm[26:16:-1].copy()
+    brows[:, 1] -= 0.3 * inter_ocular(lm)
+    poly = np.concatenate([lm[0:17], brows])
+    out = np.zeros(shape, np.uint8)
+    cv2.fillPoly(out, [np.round(poly).astype(np.int32)], 1)
+    return out.astype(bool)
+
+
+def skin_ring(shape: tuple[int, int], landmarks: np.ndarray, visible: np.ndarray | None = None) -> np.ndarray:
+    """(H, W) bool: face outline minus the privacy circles grown by RING_MARGIN, and minus ``~visible``."""
+    lm = np.asarray(landmarks, np.float64)
+    circles = mask_geometry(lm).dilated(RING_MARGIN * inter_ocular(lm))
+    ring = face_outline(shape, lm) & ~rasterize(circles, shape[0], shape[1]).astype(bool)
+    return ring if visible is None else ring & visible
+
+
+def _band(shape: tuple[int, int], corners: np.ndarray) -> np.ndarray:
+    out = np.zeros(shape, np.uint8)
+    cv2.fillConvexPoly(out, np.round(corners).astype(np.int32), 1)
+    return out.astype(bool)
+
+
+def glasses_ratio(img: np.ndarray, landmarks: np.ndarray, visible: np.ndarray | None = None) -> float:
+    """Mean vertical gradient (horizontal edges: frame arms, rims) in the temple bands — outer eye corner to the
+    face edge at eye height — over that of the cheeks; visible pixels only (see module doc)."""
+    lm = np.asarray(landmarks, np.float64)
+    iod = inter_ocular(lm)
+    grey = cv2.GaussianBlur(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32), (0, 0), max(0.6, iod / 60))
+    gy = np.abs(cv2.Sobel(grey, cv2.CV_32F, 0, 1))
+    h = 0.12 * iod
+    up = np.array([0.0, h])
+    shape = img.shape[:2]
+    temples = _band(shape, np.array([lm[36] - up, lm[0] - up, lm[0] + up, lm[36] + up])) | \
+        _band(shape, np.array([lm[45] - up, lm[16] - up, lm[16] + up, lm[45] + up]))
+    cheeks = _band(shape, np.array([lm[1], lm[31], lm[48], lm[4]])) | _band(shape, np.array([lm[15], lm[35], lm[54], lm[12]]))
+    if visible is not None:
+        temples &= visible
+        cheeks &= visible
+    if temples.sum() < 4 or cheeks.sum() < 4:
+        return math.nan
+    return float(gy[temples].mean() / max(float(gy[cheeks].mean()), 1.0))
+
+
+def measure(img: np.ndarray, landmarks: np.ndarray, visible: np.ndarray | None = None) -> FaceAttributes:
+    """Attributes of the face with these (68, 2) landmarks in an (H, W, 3) uint8 RGB image; ``visible``
+    (H, W) bool leaves masked pixels out of tone and glasses (pose and expression come from the points)."""
+    lm = np.asarray(landmarks, np.float64)
+    yaw, pitch, mouth, smile, eyes = (float(v) for v in landmark_attributes(lm))
+    ring = skin_ring(img.shape[:2], lm, visible)
+    ita = ita_degrees(img, ring) if ring.sum() >= 16 else math.nan
+    return FaceAttributes(yaw, pitch, roll_degrees(lm), mouth, smile, eyes, ita, glasses_ratio(img, lm, visible))

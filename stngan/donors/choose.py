@@ -1,0 +1,108 @@
+"""Which donor identity a face gets, and how its expression variants mix for one frame.
+
+Identity (once per face track): a cost per identity — skin tone (ITA difference / ``ITA_SCALE``), glasses
+worn by one and not the other (``GLASSES_COST``; a target whose temples are hidden counts as "no glasses"),
+head yaw magnitude (a donor turned the other way is mirrored) — then one of the ``TOP`` cheapest, picked by
+``(seed + track) mod TOP`` in cost order, so consecutive tracks (a shot cut starts new ones) get different
+donors and a run is reproducible. ``pinned`` (``--donor ID``) overrides the choice. Age is not estimated (no
+offline age model): not part of the cost.
+
+Variants (per frame): the target's mouth opening and eye opening (from its own 68 points) are placed on the
+identity's measured variant grid; the weights are bilinear over (mouth level, eyes open/closed), so a
+syllable or a blink moves the fill continuously from one rendered expression to the next.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from stngan.donors.attributes import GLASSES_THRESHOLD, FaceAttributes
+from stngan.donors.bank import DonorBank
+
+ITA_SCALE = 12.0  # degrees of ITA that cost as much as ...
+GLASSES_COST = 3.0  # ... a glasses mismatch costs 3 of them
+YAW_SCALE = 0.15  # nose offset (inter-ocular distances) per unit of cost
+TOP = 4
+
+
+@dataclass(frozen=True)
+class Choice:
+    identity: int
+    mirrored: bool  # the donor is mirrored (its yaw has the other sign than the target's)
+    cost: float
+
+
+def identity_costs(bank: DonorBank, target: FaceAttributes) -> list[tuple[float, int, bool]]:
+    """(cost, identity, mirrored) for every identity of the bank, cheapest first (ties: lower id first)."""
+    out = []
+    for ident in bank.identities:
+        row = bank.variants_of(ident)[0]
+        ita, yaw = bank.attribute(row, "ita"), bank.attribute(row, "yaw")
+        glasses = bank.attribute(row, "glasses") > GLASSES_THRESHOLD
+        cost = 0.0 if math.isnan(target.ita) else abs(ita - target.ita) / ITA_SCALE
+        cost += GLASSES_COST * (glasses != target.wears_glasses)
+        mirrored = abs(target.yaw) > 0.05 and np.sign(yaw) != np.sign(target.yaw)
+        cost += abs(abs(yaw) - abs(target.yaw)) / YAW_SCALE
+        out.append((cost, ident, bool(mirrored)))
+    return sorted(out)
+
+
+def choose_identity(bank: DonorBank, target: FaceAttributes, seed: int = 0, track: int = 0,
+                    pinned: int | None = None) -> Choice:
+    costs = identity_costs(bank, target)
+    if pinned is not None:
+        bank.variants_of(pinned)  # one-line error for an unknown id
+        cost, ident, mirrored = next(c for c in costs if c[1] == pinned)
+        return Choice(ident, mirrored, cost)
+    top = costs[:TOP]
+    cost, ident, mirrored = top[(seed + track) % len(top)]
+    return Choice(ident, mirrored, cost)
+
+
+def variant_weights(bank: DonorBank, identity: int, mouth_open: float, eyes_open: float) -> list[tuple[int, float]]:
+    """(bank row, weight) pairs (weights > 0, summing to 1) for a target expression (IOD-normalised inner-lip
+    gap and eyelid gap, :func:`stngan.synthetic.directions.landmark_attributes`)."""
+    rows = bank.variants_of(identity)
+    grid: dict[tuple[float, float], int] = {}
+    for r in rows:
+        v = bank.variants[int(bank.variant[r])]
+        grid[(v["mouth"], v["eyes"])] = r
+    mouths = sorted({m for m, _ in grid})
+    eyes_levels = sorted({e for _, e in grid}, reverse=True)  # open first
+    open_level = eyes_levels[0]
+    # measured openness of the grid's levels on this identity (with eyes open / the neutral mouth)
+    m_measured = [bank.attribute(grid[(m, open_level)], "mouth_open") for m in mouths]
+    m_measured = np.maximum.accumulate(m_measured)  # a level never counts as less open than the one before
+    wm = _interp_weights(mouth_open, m_measured)
+    if len(eyes_levels) > 1:
+        e_measured = [bank.attribute(grid[(mouths[0], e)], "eyes_open") for e in eyes_levels]
+        we = _interp_weights(-eyes_open, [-e for e in e_measured])  # openness falls along the levels
+    else:
+        we = [1.0]
+    out = []
+    for i, m in enumerate(mouths):
+        for j, e in enumerate(eyes_levels):
+            w = wm[i] * we[j]
+            if w > 1e-6 and (m, e) in grid:
+                out.append((grid[(m, e)], w))
+    total = sum(w for _, w in out)
+    return [(r, w / total) for r, w in out]
+
+
+def _interp_weights(x: float, levels) -> list[float]:
+    """Linear-interpolation weights of x between increasing ``levels`` (clamped at both ends)."""
+    levels = list(levels)
+    w = [0.0] * len(levels)
+    if x <= levels[0]:
+        w[0] = 1.0
+        return w
+    for k in range(len(levels) - 1):
+        lo, hi = levels[k], levels[k + 1]
+        if x <= hi:
+            t = (x - lo) / (hi - lo) if hi > lo else 1.0
+            w[k], w[k + 1] = 1 - t, t
+            return w
+    w[-1] = 1.0
+    return w

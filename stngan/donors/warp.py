@@ -1,0 +1,111 @@
+"""Piecewise-affine warp of a donor face onto a target face's 68 landmarks.
+
+Both faces get the same extra points (``support_points``): a ring around the 68 points, so the warp also covers
+the mask's margin beyond the outermost landmarks (masks reach 4 crop pixels past them) and the forehead. One
+triangulation, made once on the mean face (``faces.template``), serves every pair: a per-face Delaunay would
+pick different triangles on the donor and on the target and tear the texture. Each target pixel inside a
+triangle is mapped to the donor by that triangle's affine map (exact at the vertices, continuous across
+edges), then sampled bilinearly after a Gaussian pre-blur when the donor is shrunk (the crop code's rule).
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from stngan.faces.crop import antialias_sigma
+from stngan.faces.landmarks import FLIP_PERMUTATION, JAW, LEFT_EYE, RIGHT_EYE
+from stngan.faces.template import mean_shape
+
+RING_SCALE = 1.45  # support ring: jaw and brow points pushed this far from the face centre
+BROW_POINTS = (17, 19, 21, 22, 24, 26)
+
+
+def support_points(landmarks: np.ndarray) -> np.ndarray:
+    """(68, 2) landmarks → (68 + R, 2) float64: the landmarks, then a ring of R points around the face.
+
+    The ring: every other jaw point and the brow points pushed ``RING_SCALE`` times as far from the face
+    centre (mean of the eye centres and the chin), and two forehead points above the brows; they move with
+    the face like the landmarks do, so donor and target rings correspond."""
+    lm = np.asarray(landmarks, np.float64)
+    assert lm.shape == (68, 2), lm.shape
+    eyes = (lm[RIGHT_EYE].mean(0) + lm[LEFT_EYE].mean(0)) / 2
+    centre = (eyes + lm[8]) / 2
+    outline = lm[list(JAW[::2]) + list(BROW_POINTS)]
+    ring = centre + RING_SCALE * (outline - centre)
+    up = eyes - lm[8]  # chin → eyes: the face's up direction, scaled by its length
+    forehead = lm[[19, 24]] + 0.45 * up
+    return np.concatenate([lm, ring, forehead])
+
+
+@lru_cache(maxsize=1)
+def triangles() -> np.ndarray:
+    """(K, 3) int32 vertex indices into :func:`support_points`: Delaunay of the mean face's points."""
+    pts = support_points(mean_shape() * 200.0)
+    lo, hi = pts.min(0) - 10, pts.max(0) + 10
+    sub = cv2.Subdiv2D((int(lo[0]), int(lo[1]), int(hi[0] - lo[0]) + 1, int(hi[1] - lo[1]) + 1))
+    for p in pts:
+        sub.insert((float(p[0]), float(p[1])))
+    tris = []
+    for t in sub.getTriangleList().reshape(-1, 3, 2):
+        idx = [int(np.argmin(np.linalg.norm(pts - v, axis=1))) for v in t]
+        if np.linalg.norm(pts[idx] - t, axis=1).max() < 1e-3 and len(set(idx)) == 3:
+            tris.append(idx)
+    return np.array(tris, np.int32)
+
+
+def mirror(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A face mirrored left-right with its landmarks renumbered (a right eye stays point 36-41)."""
+    w = image.shape[1]
+    lm = np.asarray(landmarks, np.float64)[FLIP_PERMUTATION].copy()
+    lm[:, 0] = (w - 1) - lm[:, 0]
+    return np.ascontiguousarray(image[:, ::-1]), lm
+
+
+def warp_maps(src_points: np.ndarray, dst_points: np.ndarray, height: int, width: int
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dense maps for ``cv2.remap``: for each pixel of a (height, width) target, where to sample the donor.
+
+    ``src_points`` / ``dst_points``: corresponding :func:`support_points` of donor and target (pixel
+    centres at integers). Returns map_x, map_y (float32) and valid (bool: inside the warped support; outside
+    it the maps follow the similarity that best takes the target's points to the donor's)."""
+    tris = triangles()
+    src, dst = np.asarray(src_points, np.float64), np.asarray(dst_points, np.float64)
+    assert src.shape == dst.shape and src.shape[0] > tris.max(), (src.shape, dst.shape)
+    index = np.zeros((height, width), np.uint16)  # 0 = outside every triangle, k + 1 = triangle k
+    shift = 4  # sub-pixel vertex precision for the rasteriser
+    affine = np.zeros((len(tris) + 1, 2, 3), np.float64)
+    # outside the support (big fallback discs): the least-squares similarity, so the donor continues smoothly
+    affine[0] = cv2.estimateAffinePartial2D(dst.astype(np.float32), src.astype(np.float32), method=cv2.LMEDS)[0]
+    for k, t in enumerate(tris):
+        d = dst[t]
+        if abs(np.cross(d[1] - d[0], d[2] - d[0])) < 1e-6:
+            continue  # degenerate on the target: no pixel to fill
+        affine[k + 1] = cv2.getAffineTransform(d.astype(np.float32), src[t].astype(np.float32))
+        cv2.fillConvexPoly(index, np.round(d * (1 << shift)).astype(np.int32), k + 1, cv2.LINE_8, shift)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
+    a = affine[index]
+    map_x = a[..., 0, 0] * xs + a[..., 0, 1] * ys + a[..., 0, 2]
+    map_y = a[..., 1, 0] * xs + a[..., 1, 1] * ys + a[..., 1, 2]
+    return map_x.astype(np.float32), map_y.astype(np.float32), index > 0
+
+
+def warp_face(donor: np.ndarray, donor_landmarks: np.ndarray, target_landmarks: np.ndarray, height: int,
+              width: int) -> tuple[np.ndarray, np.ndarray]:
+    """The donor image (H, W, C) warped so that its 68 points land on ``target_landmarks`` in a (height,
+    width) image → (warped uint8/float like the donor, valid bool mask)."""
+    src, dst = support_points(donor_landmarks), support_points(target_landmarks)
+    factor = _shrink_factor(src, dst)
+    sigma = antialias_sigma(factor)
+    if sigma > 0:
+        donor = cv2.GaussianBlur(donor, (0, 0), sigma)
+    map_x, map_y, valid = warp_maps(src, dst, height, width)
+    out = cv2.remap(donor, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out, valid
+
+
+def _shrink_factor(src: np.ndarray, dst: np.ndarray) -> float:
+    """Donor pixels per target pixel, from the spread of the two point sets."""
+    spread = lambda p: float(np.sqrt(((p - p.mean(0)) ** 2).sum(1).mean()))  # noqa: E731
+    return spread(src) / max(spread(dst), 1e-6)

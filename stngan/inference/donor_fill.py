@@ -1,0 +1,124 @@
+"""The exemplar fill: a synthetic donor, chosen per track, warped onto each frame's landmarks, harmonised and
+Poisson-blended into the mask — :class:`DonorInpainter`, a drop-in for
+:class:`stngan.inference.inpainter.Inpainter` in ``inpaint`` / ``anonymize --inpaint`` / ``demo``.
+
+It works on crops at about the face's own resolution (:meth:`DonorInpainter.crop_size_for`: one crop pixel
+per frame pixel, at most ``max_crop``), not at the 128² of the learned models, so a large face gets the
+donor's full detail. Nothing of the original under the mask is read: the crop's masked pixels are zero
+before anything looks at them, and the donor is a synthetic face.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from stngan.donors.attributes import FaceAttributes, inter_ocular, measure, skin_ring
+from stngan.donors.bank import DonorBank, shipped_bank_dir
+from stngan.donors.choose import Choice, choose_identity, variant_weights
+from stngan.donors.harmonise import match_colour, match_detail
+from stngan.donors.smoothing import OneEuro
+from stngan.donors.warp import mirror, warp_face
+from stngan.inference.blend import BLEND_MODES, poisson_blend
+from stngan.inference.crops import CropInput, to_uint8
+from stngan.inference.temporal import DEFAULT_WEIGHT, check_weight
+from stngan.synthetic.directions import landmark_attributes
+
+MIN_CROP, MAX_CROP = 96, 320
+
+
+class DonorInpainter:
+    """``inpaint(items)`` → composited crops y, like :class:`~stngan.inference.inpainter.Inpainter`.
+
+    Per track: one donor identity for the track's whole life (chosen on its first face from the visible skin
+    and the pose, :mod:`stngan.donors.choose`), its landmarks filtered by a one-euro filter (video: jitter
+    removed, a blink kept), and a fixed grain pattern. ``seed`` and ``pinned`` (``--donor ID``) as in
+    :func:`~stngan.donors.choose.choose_identity`.
+    """
+
+    kind = "donor"
+    runtime_name = "donor warp"
+    history = 0
+    smooth_radius = 0  # landmarks arrive unsmoothed: the one-euro filter here smooths them without lag
+
+    def __init__(self, bank: str | Path | DonorBank | None = None, seed: int = 0, pinned: int | None = None,
+                 blend: str = "poisson", temporal: float = DEFAULT_WEIGHT, video: bool = True,
+                 max_crop: int = MAX_CROP) -> None:
+        if blend not in BLEND_MODES:
+            raise ValueError(f"unknown blend mode {blend!r}; use one of {', '.join(BLEND_MODES)}")
+        self.bank = bank if isinstance(bank, DonorBank) else DonorBank(bank or shipped_bank_dir())
+        if pinned is not None:
+            self.bank.variants_of(pinned)
+        self.seed, self.pinned, self.blend, self.video = seed, pinned, blend, video
+        self.temporal = check_weight(temporal)
+        self.max_crop = max_crop
+        self.device = torch.device("cpu")
+        self.path = self.bank.path
+        self.choices: dict[int, Choice] = {}
+        self._filters: dict[int, OneEuro] = {}
+        self._noise: dict[tuple[int, int], np.ndarray] = {}
+
+    crop_size = 128  # nominal, for landmark perturbation (--perturb is given in 128-px crop pixels)
+
+    def crop_size_for(self, side: float) -> int:
+        """Crop pixels for a crop window of ``side`` frame pixels: about one per frame pixel."""
+        return int(np.clip(math.ceil(side), MIN_CROP, self.max_crop))
+
+    def inpaint(self, items: list[CropInput]) -> list[torch.Tensor]:
+        return [self.fill(item) for item in items]
+
+    def choice(self, track: int) -> Choice | None:
+        return self.choices.get(track)
+
+    def fill(self, item: CropInput) -> torch.Tensor:
+        """One crop's composite y (3, S, S) in [-1, 1]."""
+        size = item.x_hat.shape[-1]
+        mask = item.mask[0].numpy() > 0.5
+        visible = ~mask
+        crop = to_uint8(item.x_hat)
+        lm = self._landmarks(item)
+        choice = self.choices.get(item.track)
+        if choice is None:
+            choice = choose_identity(self.bank, measure(crop, lm, visible), self.seed, item.track, self.pinned)
+            self.choices[item.track] = choice
+        _, _, mouth, _, eyes = landmark_attributes(lm)
+        warped = np.zeros((size, size, 3), np.float32)
+        for row, weight in variant_weights(self.bank, choice.identity, float(mouth), float(eyes)):
+            image, points = self.bank.image(row), self.bank.landmarks[row]
+            if choice.mirrored:
+                image, points = mirror(image, points)
+            w, _ = warp_face(image, points, lm, size, size)
+            warped += weight * w.astype(np.float32)
+        ring = skin_ring((size, size), lm, visible)
+        donor = match_colour(warped, crop, ring)
+        donor = match_detail(donor, crop, ring, self._grain(item.track, size))
+        fill = torch.from_numpy(np.ascontiguousarray(donor)).permute(2, 0, 1).float().div(127.5).sub(1)[None]
+        fill = fill.clamp(-1, 1)
+        x_hat, m = item.x_hat[None], item.mask[None]
+        if self.blend == "poisson":
+            return poisson_blend(fill, x_hat, m)[0]
+        return (x_hat * (1 - m) + fill * m)[0]
+
+    def _landmarks(self, item: CropInput) -> np.ndarray:
+        """The crop's landmarks, in video filtered per track in frame coordinates (the crop window moves)."""
+        if not self.video:
+            return np.asarray(item.landmarks, np.float64)
+        points = item.transform.to_frame(item.landmarks)
+        smooth = self._filters.setdefault(item.track, OneEuro())(points, inter_ocular(points))
+        return item.transform.to_crop(smooth)
+
+    def _grain(self, track: int, size: int) -> np.ndarray:
+        key = (track, size)
+        if key not in self._noise:
+            self._noise[key] = np.random.default_rng([self.seed, track, size]).standard_normal((size, size)).astype(
+                np.float32)
+        return self._noise[key]
+
+    def end_track(self, track: int) -> None:
+        self._filters.pop(track, None)
+        self._noise = {k: v for k, v in self._noise.items() if k[0] != track}
+
+    def reset(self) -> None:
+        self._filters, self._noise, self.choices = {}, {}, {}

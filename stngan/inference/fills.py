@@ -1,0 +1,31 @@
+"""Which fill a command runs: ``--model donor`` (the default) is the exemplar fill from synthetic donors
+(:mod:`stngan.inference.donor_fill`); any other value a learned model (:class:`~stngan.inference.inpainter.
+Inpainter`: a shipped name such as ``si_lm`` / ``si_lm_fast``, a checkpoint, a run folder or an export)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from stngan.errors import UserError
+from stngan.inference.donor_fill import DonorInpainter
+from stngan.inference.inpainter import Inpainter
+from stngan.inference.temporal import DEFAULT_WEIGHT
+
+DONOR = "donor"
+DEFAULT_FILL = DONOR  # measured against si_lm: README "Measured", docs/DONORS.md
+
+
+def is_donor(model: str | Path | None) -> bool:
+    name = DEFAULT_FILL if model is None else str(model)
+    return name == DONOR and not Path(name).exists()
+
+
+def open_inpainter(model: str | Path | None = None, *, device: str = "cpu", amp: str = "auto",
+                   blend: str = "poisson", temporal: float = DEFAULT_WEIGHT, runtime: str = "auto", seed: int = 0,
+                   donor: int | None = None, bank: str | Path | None = None) -> DonorInpainter | Inpainter:
+    """The inpainter for a ``--model`` value (None: :data:`DEFAULT_FILL`); ``seed``, ``donor`` (pin one
+    identity) and ``bank`` (a bank folder instead of the shipped one) belong to the donor fill."""
+    if is_donor(model):
+        return DonorInpainter(bank, seed=seed, pinned=donor, blend=blend, temporal=temporal)
+    if donor is not None or bank is not None:
+        raise UserError("--donor and --donor-bank go with --model donor (the default), not a learned model")
+    return Inpainter(model, device=device, amp=amp, blend=blend, temporal=temporal, runtime=runtime)
