@@ -10,7 +10,8 @@ square and given its own landmarks (dlib on the variant at twice the bank's size
 
 Edits are applied to w+ rows where they change the expression but not the accessories: measured on the
 shipped directions, ``eyes_open`` on all 11 semantic rows puts sunglasses on, on rows 5-10 it closes the
-lids; ``mouth_open`` on rows 4-10 opens the mouth with teeth, on rows 0-10 it also adds glasses.
+lids; ``mouth_open`` on rows 4-10 opens the mouth with teeth (−2.5 σ closes the lips of the generator's
+frequent toothy smile), on rows 0-10 it also adds glasses.
 """
 from __future__ import annotations
 
@@ -31,9 +32,10 @@ from stngan.synthetic.directions import load_directions
 from stngan.synthetic.stylegan import FaceGenerator
 
 # name, mouth_open strength (σ, rows 4-10), eyes_open strength (σ, rows 5-10)
-VARIANTS: tuple[tuple[str, float, float], ...] = (
-    ("neutral", 0.0, 0.0), ("mouth_half", 2.5, 0.0), ("mouth_open", 5.0, 0.0),
-    ("eyes_closed", 0.0, -5.0), ("mouth_half_eyes_closed", 2.5, -5.0), ("mouth_open_eyes_closed", 5.0, -5.0))
+VARIANTS: tuple[tuple[str, float, float], ...] = tuple(
+    (f"{mouth_name}{'_eyes_closed' if eyes else ''}", mouth, eyes)
+    for eyes in (0.0, -5.0)
+    for mouth_name, mouth in (("mouth_closed", -2.5), ("neutral", 0.0), ("mouth_half", 2.5), ("mouth_open", 3.5)))
 MOUTH_ROWS, EYE_ROWS = (4, 11), (5, 11)
 CROP_PER_FACE = 1.6  # side of a donor's square / the extent of its 68 points
 ATTRIBUTES = ("yaw", "pitch", "roll", "mouth_open", "smile", "eyes_open", "ita", "glasses")
@@ -133,7 +135,7 @@ def build_bank(out: str | Path, identities: int = 16, glasses: int = 2, candidat
             a = measure(small, lm)
             images.append(small), lms.append(lm), ids.append(ident), vids.append(v)
             attrs.append([getattr(a, k) for k in ATTRIBUTES])
-            if v == 0:
+            if name == "neutral":
                 info.append({"identity": ident, "candidate": c["index"], **a.to_dict()})
         say(f"identity {ident + 1}/{len(chosen)}")
     meta = {"generator": "MobileStyleGAN (random-face 2021.7.21.1)", "seed": seed, "truncation": truncation,

@@ -1,8 +1,8 @@
 """Make a warped donor look like it belongs to the target photo before the Poisson blend.
 
 1. Colour and lighting: in CIELAB, the donor's skin ring (the same ring of visible skin on both faces,
-   :func:`stngan.donors.attributes.skin_ring`) is moved to the target's mean, lightness also scaled to its
-   contrast (ratio clamped to [0.7, 1.4]); a* and b* only shift, so teeth and eye whites keep their own
+   :func:`stngan.donors.attributes.skin_ring`) is moved to the target's median, lightness also scaled to its
+   contrast (inter-quartile ranges: hair strands crossing the ring do not count; ratio clamped to [0.8, 1.25]); a* and b* only shift, so teeth and eye whites keep their own
    colour relative to the skin rather than taking the skin's.
 2. Detail level: the donor is Gaussian-blurred by the sigma (of ``SIGMAS``) whose high-frequency energy on
    the ring comes closest to the target's; where the target is grainier than even the sharp donor, noise of
@@ -16,7 +16,8 @@ import cv2
 import numpy as np
 
 SIGMAS = (0.0, 0.5, 0.8, 1.1, 1.5, 2.0, 2.7, 3.5)
-L_SCALE_RANGE = (0.7, 1.4)
+L_SCALE_RANGE = (1.0, 1.25)
+PART_SHIFT = 0.3
 
 
 def _lab(img: np.ndarray) -> np.ndarray:
@@ -27,17 +28,32 @@ def _rgb(lab: np.ndarray) -> np.ndarray:
     return np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB) * 255.0, 0, 255)
 
 
-def match_colour(donor: np.ndarray, target: np.ndarray, ring: np.ndarray) -> np.ndarray:
-    """donor (H, W, 3) float or uint8 RGB with its colour statistics on ``ring`` moved to the target's (float32)."""
+def match_colour(donor: np.ndarray, target: np.ndarray, ring: np.ndarray, parts: np.ndarray | None = None
+                 ) -> np.ndarray:
+    """donor (H, W, 3) float or uint8 RGB with its colour statistics on ``ring`` moved to the target's (float32).
+
+    ``parts`` (H, W) in [0, 1]: eye openings and inner mouth (:func:`stngan.data.tone.bright_parts`), which take
+    only ``PART_SHIFT`` of the skin's shift and none of its contrast change: sclera and teeth do not darken
+    with the skin (a dark face's eye whites are as bright as a light face's)."""
     if ring.sum() < 16:
         return donor.astype(np.float32)
     d, t = _lab(donor), _lab(target)
-    dm, tm = d[ring].mean(0), t[ring].mean(0)
-    scale = float(np.clip(t[ring][:, 0].std() / max(d[ring][:, 0].std(), 1e-3), *L_SCALE_RANGE))
-    out = d.copy()
-    out[..., 0] = (d[..., 0] - dm[0]) * scale + tm[0]
-    out[..., 1:] += tm[1:] - dm[1:]
-    return _rgb(out)
+    dm, tm = np.median(d[ring], axis=0), np.median(t[ring], axis=0)
+    scale = float(np.clip(_spread(t[ring][:, 0]) / max(_spread(d[ring][:, 0]), 1e-3), *L_SCALE_RANGE))
+    skin = d.copy()
+    skin[..., 0] = (d[..., 0] - dm[0]) * scale + tm[0]
+    skin[..., 1:] += tm[1:] - dm[1:]
+    if parts is None:
+        return _rgb(skin)
+    kept = d + PART_SHIFT * (tm - dm)
+    p = parts[..., None]
+    return _rgb((p * kept + (1 - p) * skin).astype(np.float32))
+
+
+def _spread(values: np.ndarray) -> float:
+    """Inter-quartile range: the skin's contrast, not the hair strands or highlights crossing the ring."""
+    q1, q3 = np.percentile(values, [25, 75])
+    return float(q3 - q1)
 
 
 def detail(img: np.ndarray, region: np.ndarray) -> float:

@@ -101,7 +101,7 @@ def warp_face(donor: np.ndarray, donor_landmarks: np.ndarray, target_landmarks: 
     if sigma > 0:
         donor = cv2.GaussianBlur(donor, (0, 0), sigma)
     map_x, map_y, valid = warp_maps(src, dst, height, width)
-    out = cv2.remap(donor, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    out = cv2.remap(donor, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
     return out, valid
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from stngan.data.tone import bright_parts
 from stngan.donors.attributes import FaceAttributes, inter_ocular, measure, skin_ring
 from stngan.donors.bank import DonorBank, shipped_bank_dir
 from stngan.donors.choose import Choice, choose_identity, variant_weights
@@ -41,6 +42,7 @@ class DonorInpainter:
     kind = "donor"
     runtime_name = "donor warp"
     history = 0
+    pixel_aligned = True  # crops copy frame pixels 1:1: no resampling blur on the way in or out
     smooth_radius = 0  # landmarks arrive unsmoothed: the one-euro filter here smooths them without lag
 
     def __init__(self, bank: str | Path | DonorBank | None = None, seed: int = 0, pinned: int | None = None,
@@ -92,7 +94,7 @@ class DonorInpainter:
             w, _ = warp_face(image, points, lm, size, size)
             warped += weight * w.astype(np.float32)
         ring = skin_ring((size, size), lm, visible)
-        donor = match_colour(warped, crop, ring)
+        donor = match_colour(warped, crop, ring, bright_parts(lm, size, size))
         donor = match_detail(donor, crop, ring, self._grain(item.track, size))
         fill = torch.from_numpy(np.ascontiguousarray(donor)).permute(2, 0, 1).float().div(127.5).sub(1)[None]
         fill = fill.clamp(-1, 1)

@@ -101,6 +101,7 @@ class Inpainter:
             self.runtime_name = "torch"
             return None
 
+    pixel_aligned = False  # crops are resampled to the model's input size
     smooth_radius = 2  # frames each side over which a track's landmarks are averaged before the condition
 
     @property
