@@ -13,12 +13,20 @@ def test_bundled_sample_is_a_real_face_clip():
         assert reader.frame_count == 72
 
 
-def test_demo_says_plainly_when_no_model_ships(tmp_path, monkeypatch):
-    monkeypatch.setattr(demo, "default_model_dir", lambda: tmp_path / "none")
+def test_demo_inpaints_in_one_pass_never_from_the_lossy_masked_file(tmp_path, monkeypatch):
+    """The fill comes from the decoded frames (anonymize --inpaint), not from re-reading anonymized.mp4: H.264
+    around each black disc came back as lines along the mask outline."""
+    from stngan.inference import app
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the demo must not inpaint from the lossy masked video")
+
+    monkeypatch.setattr(app, "inpaint_video", refuse)
     lines = demo.run_demo(tmp_path / "out", progress=False)
     assert "anonymized 72 faces in 72 frames" in lines[0]
-    assert lines[-1].startswith("NO TRAINED MODEL")
-    assert not (tmp_path / "out" / "inpainted.mp4").exists()
+    assert "inpainted 72 faces in the same pass" in lines[1]
+    assert "donor" in lines[-1]
+    assert {"anonymized.mp4", "inpainted.mp4", "side_by_side.png"} <= {p.name for p in (tmp_path / "out").iterdir()}
 
 
 @pytest.mark.slow

@@ -11,8 +11,8 @@ import math
 import numpy as np
 
 MIN_CUTOFF_HZ = 1.2  # cut-off when still
-BETA = 0.6  # cut-off increase per inter-ocular distance per second of speed
-DERIVATIVE_CUTOFF_HZ = 1.0
+BETA = 8.0  # cut-off increase (Hz) per inter-ocular distance per second of speed: a blink passes within a frame
+DERIVATIVE_CUTOFF_HZ = 2.0
 
 
 def _alpha(cutoff: float, dt: float) -> float:

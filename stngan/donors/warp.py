@@ -80,7 +80,8 @@ def warp_maps(src_points: np.ndarray, dst_points: np.ndarray, height: int, width
     affine[0] = cv2.estimateAffinePartial2D(dst.astype(np.float32), src.astype(np.float32), method=cv2.LMEDS)[0]
     for k, t in enumerate(tris):
         d = dst[t]
-        if abs(np.cross(d[1] - d[0], d[2] - d[0])) < 1e-6:
+        e1, e2 = d[1] - d[0], d[2] - d[0]
+        if abs(e1[0] * e2[1] - e1[1] * e2[0]) < 1e-6:
             continue  # degenerate on the target: no pixel to fill
         affine[k + 1] = cv2.getAffineTransform(d.astype(np.float32), src[t].astype(np.float32))
         cv2.fillConvexPoly(index, np.round(d * (1 << shift)).astype(np.int32), k + 1, cv2.LINE_8, shift)

@@ -1,8 +1,10 @@
 """`stngan demo`: anonymise then inpaint the bundled real clip, and write a side-by-side picture.
 
 Outputs in OUT: input.mp4 (the sample), anonymized.mp4 + its sidecar, inpainted.mp4, side_by_side.png
-(original | anonymised | inpainted at a few frames). Uses the model shipped in stngan/assets/models/si_lm
-(its MODEL_CARD.md says how it was trained) unless --model is given.
+(original | anonymised | inpainted at a few frames). One pass (``anonymize --inpaint --masked-output``): the
+fill is made from the decoded frames, never from a lossy masked file (H.264 leaves grey chroma and ringing
+next to each black disc, which came back as lines along the mask outline). Uses the default fill (synthetic
+donors, docs/DONORS.md) unless --model is given.
 """
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from stngan.faces.image_io import save_png_atomic
 from stngan.inference import app
 from stngan.inference.control import LandmarkControl
 from stngan.inference.frames import AnonymizeOptions
-from stngan.inference.inpainter import Inpainter, default_model_dir, model_path
+from stngan.inference.fills import is_donor, open_inpainter
+from stngan.inference.inpainter import model_path
 from stngan.media import VideoReader
 
 
@@ -51,20 +54,16 @@ def run_demo(out: Path, model: str | None = None, device: str = "cpu", progress:
     shutil.copyfile(sample_clip(), src)
     masked, painted = out / "anonymized.mp4", out / "inpainted.mp4"
     video = app.VideoOptions("lossy", 18)
-    stats = app.anonymize_video(src, masked, AnonymizeOptions(), video, progress)
-    lines = [f"anonymized {stats['faces']} faces in {stats['frames']} frames -> {masked}"]
-    if model is None and not (default_model_dir() / "config.json").is_file():
-        lines.append(f"NO TRAINED MODEL: {default_model_dir()} is empty in this checkout, so nothing was inpainted; "
-                     "train one (README: 'The shipped model') or pass --model")
-        return lines
-    inpainter = Inpainter(model, device=device)
-    stats = app.inpaint_video(masked, painted, inpainter, None, LandmarkControl(), video, progress)
+    inpainter = open_inpainter(model, device=device)
+    then = app.InpaintAfter(inpainter, LandmarkControl(), masked)
+    stats = app.anonymize_video(src, painted, AnonymizeOptions(), video, progress, then=then)
     with VideoReader(src) as reader:
         n = reader.frame_count or 1
     picture = out / "side_by_side.png"
     save_png_atomic(picture, side_by_side([src, masked, painted], [n // 6, n // 2, 5 * n // 6]))
-    card = model_path(model)
-    lines += [f"inpainted {stats['faces_inpainted']} faces -> {painted}",
-              f"side by side (original | anonymized | inpainted) -> {picture}",
-              f"model: {card} ({inpainter.config.name}, see its MODEL_CARD.md for data, training and limits)"]
-    return lines
+    what = (f"synthetic donor faces from {inpainter.path} (docs/DONORS.md: licence, how they are chosen and warped)"
+            if is_donor(model) else f"{model_path(model)} (see its MODEL_CARD.md for data, training and limits)")
+    return [f"anonymized {stats['faces']} faces in {stats['frames']} frames -> {masked}",
+            f"inpainted {stats.get('faces_inpainted', 0)} faces in the same pass -> {painted}",
+            f"side by side (original | anonymized | inpainted) -> {picture}",
+            f"fill: {what}"]

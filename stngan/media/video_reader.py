@@ -60,8 +60,11 @@ def frame_to_rgb(frame: av.VideoFrame) -> np.ndarray:
 
 
 def _display_matrix(frame: av.VideoFrame) -> tuple[int, ...] | None:
-    for side_data in frame.side_data:
-        if side_data.type == av.sidedata.sidedata.Type.DISPLAYMATRIX:
+    wanted = av.sidedata.sidedata.Type.DISPLAYMATRIX
+    for entry in frame.side_data:
+        # PyAV < 18 iterates over the side data; PyAV 18 over their types (a mapping type -> side data)
+        side_data = frame.side_data.get(entry) if isinstance(entry, type(wanted)) else entry
+        if side_data is not None and side_data.type == wanted:
             return tuple(int(v) for v in np.frombuffer(memoryview(side_data), dtype=np.int32))
     return None
 
