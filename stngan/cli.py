@@ -344,6 +344,45 @@ def inpaint(input_path, output, model, donor, donor_bank, sidecar, device, amp, 
     _summary("inpainted", output, {**stats, "runtime": inpainter.runtime_name})
 
 
+@cli.group()
+def donors() -> None:
+    """The bank of synthetic donor faces the default fill warps onto masked faces (docs/DONORS.md)."""
+
+
+@donors.command("build")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--identities", default=16, show_default=True, type=click.IntRange(min=2), help="Donor identities to keep.")
+@click.option("--glasses", default=2, show_default=True, type=click.IntRange(min=0), help="How many of them wear glasses.")
+@click.option("--candidates", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Latents screened for tone spread (0: 4 x identities).")
+@click.option("--seed", default=0, show_default=True, help="Seed of the candidate latents.")
+@click.option("--size", default=256, show_default=True, type=click.IntRange(min=64), help="Side of each donor image (px).")
+@click.option("--threads", default=2, show_default=True, type=click.IntRange(min=1), help="OpenVINO threads.")
+def donors_build(out, identities, glasses, candidates, seed, size, threads) -> None:
+    """Render a donor bank with the synthetic generator (needs the `synthetic` extra; ~4 s per identity)."""
+    from stngan.donors.build import build_bank
+
+    summary = build_bank(out, identities, glasses, candidates or 4 * identities, seed, size, threads=threads,
+                         progress=lambda line: click.echo(line, err=True))
+    click.echo(f"donor bank -> {summary['path']}: {summary['identities']} identities, {summary['images']} images, "
+               f"{summary['bytes'] / 2**20:.1f} MB, {summary['seconds']} s")
+
+
+@donors.command("list")
+@click.option("--bank", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Default: the shipped bank.")
+def donors_list(bank) -> None:
+    """One line per donor identity: id, skin tone (ITA), glasses score, yaw, and the variants it has."""
+    from stngan.donors.bank import DonorBank, shipped_bank_dir
+
+    b = DonorBank(bank or shipped_bank_dir())
+    click.echo(f"{b.path}: {len(b.identities)} identities x {len(b.variants)} variants; {b.meta['licence']}")
+    for ident in b.identities:
+        row = b.variants_of(ident)[0]
+        click.echo(f"  {ident:3d}  ITA {b.attribute(row, 'ita'):6.1f}  glasses {b.attribute(row, 'glasses'):4.2f}  "
+                   f"yaw {b.attribute(row, 'yaw'):+.2f}")
+    click.echo("  variants: " + ", ".join(v["name"] for v in b.variants))
+
+
 @cli.command("export")
 @click.argument("checkpoint", type=click.Path(exists=True))
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Folder to write.")
