@@ -38,7 +38,7 @@ from stngan.faces.masks import rasterize
 from stngan.inference.app import _as_stored
 from stngan.inference.control import LandmarkControl
 from stngan.inference.fills import open_inpainter
-from stngan.inference.frames import AnonymizeOptions, Anonymizer, FrameInpainter
+from stngan.inference.frames import AnonymizeOptions, Anonymizer, FrameInpainter, mask_union
 from stngan.inference.sidecar import Sidecar
 from stngan.metrics.colour import fill_colour_error, seam_error
 from stngan.metrics.face_embedding import DlibFaceEmbedder
@@ -74,10 +74,7 @@ class Method:
 
     def __call__(self, masked: np.ndarray, sidecar: Sidecar) -> np.ndarray:
         if self.opencv is not None:
-            union = np.zeros(masked.shape[:2], np.uint8)
-            for f in sidecar.frames[0].faces:
-                union |= rasterize(f.mask, *masked.shape[:2])
-            return cv2.inpaint(masked, union, 3, self.opencv)
+            return cv2.inpaint(masked, mask_union(sidecar.frames[0].faces, masked.shape[:2]), 3, self.opencv)
         return FrameInpainter(self.inpainter, sidecar, LandmarkControl()).process(masked, 0)
 
 

@@ -15,7 +15,7 @@ from stngan.faces.masks import rasterize
 from stngan.faces.template import mean_shape
 from stngan.inference.frames import Anonymizer, FrameInpainter, mask_frame
 from stngan.inference.sidecar import Sidecar
-from stngan.synthetic.directions import landmark_attributes
+from stngan.faces.landmarks import landmark_attributes
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """What a face's donor must match, measured the same way on donors and on masked targets.
 
-- pose: yaw / pitch as :func:`stngan.synthetic.directions.landmark_attributes` measures them (nose-tip
+- pose: yaw / pitch as :func:`stngan.faces.landmarks.landmark_attributes` measures them (nose-tip
   offset in inter-ocular distances) and roll (eye-line angle, degrees);
 - expression: mouth opening, smile, eye opening (the same function);
 - skin tone: ITA (:func:`stngan.metrics.colour.ita_degrees`) on the *skin ring*: inside the face outline
@@ -19,7 +19,7 @@ import numpy as np
 
 from stngan.faces.masks import mask_geometry, rasterize
 from stngan.metrics.colour import ita_degrees
-from stngan.synthetic.directions import landmark_attributes
+from stngan.faces.landmarks import landmark_attributes
 
 GLASSES_THRESHOLD = 3.0  # edge ratio above which a face is taken to wear glasses (measured: docs/DONORS.md)
 RING_MARGIN = 0.12  # skin ring: mask circles grown by this many inter-ocular distances are left out

@@ -100,13 +100,13 @@ def build_bank(out: str | Path, identities: int = 16, glasses: int = 2, candidat
                size: int = 256, truncation: float = 0.8, threads: int = 2,
                progress: Callable[[str], None] | None = None) -> dict:
     """Build a bank of ``identities`` donors (``glasses`` of them wearing glasses) into ``out``; returns a
-    summary (counts, seconds). ``candidates`` latents are screened (0: 3 × identities)."""
+    summary (counts, seconds). ``candidates`` latents are screened (0: 4 × identities)."""
     if identities < 1 or glasses < 0 or glasses >= identities:
         raise UserError(f"need identities >= 1 and 0 <= glasses < identities, got {identities}, {glasses}")
     say = progress or (lambda _: None)
     t0 = time.monotonic()
     r = _Renderer(threads)
-    candidates = candidates or 3 * identities
+    candidates = candidates or 4 * identities
     pool: list[dict] = []
     for i in range(candidates):
         w = r.gen.sample_w(np.random.default_rng([seed, 11, i]), 1, truncation)

@@ -63,7 +63,7 @@ def choose_identity(bank: DonorBank, target: FaceAttributes, seed: int = 0, trac
 
 def variant_weights(bank: DonorBank, identity: int, mouth_open: float, eyes_open: float) -> list[tuple[int, float]]:
     """(bank row, weight) pairs (weights > 0, summing to 1) for a target expression (IOD-normalised inner-lip
-    gap and eyelid gap, :func:`stngan.synthetic.directions.landmark_attributes`)."""
+    gap and eyelid gap, :func:`stngan.faces.landmarks.landmark_attributes`)."""
     rows = bank.variants_of(identity)
     grid: dict[tuple[float, float], int] = {}
     for r in rows:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from stngan.metrics.realism import laplacian_energy
+
 SIGMAS = (0.0, 0.5, 0.8, 1.1, 1.5, 2.0, 2.7, 3.5)
 L_SCALE_RANGE = (1.0, 1.25)
 PART_SHIFT = 0.3
@@ -57,9 +59,9 @@ def _spread(values: np.ndarray) -> float:
 
 
 def detail(img: np.ndarray, region: np.ndarray) -> float:
-    """Mean |Laplacian| of the grey image over ``region`` (the detail measure the benchmarks use too)."""
-    grey = cv2.cvtColor(np.clip(img, 0, 255).astype(np.float32), cv2.COLOR_RGB2GRAY)
-    return float(np.abs(cv2.Laplacian(grey, cv2.CV_32F, ksize=1))[region].mean()) if region.any() else 0.0
+    """:func:`~stngan.metrics.realism.laplacian_energy` on the float image (uint8 crops are not rounded to grey
+    levels first, so donor and target are measured alike)."""
+    return laplacian_energy(img.astype(np.float32), region)
 
 
 def match_detail(donor: np.ndarray, target: np.ndarray, ring: np.ndarray,

@@ -72,6 +72,27 @@ def flip_landmarks(landmarks: np.ndarray, width: int) -> np.ndarray:
     return out.astype(np.float32)
 
 
+def landmark_attributes(lm: np.ndarray) -> np.ndarray:
+    """(68, 2) iBUG landmarks -> (5,) float64 [yaw, pitch, mouth_open, smile, eyes_open] (see ATTRIBUTES).
+
+    yaw / pitch: nose tip offset from the eye midpoint along / across the eye line; mouth_open: inner-lip gap;
+    smile: mouth-corner distance; eyes_open: mean eyelid gap; all divided by the inter-ocular distance.
+    """
+    lm = np.asarray(lm, dtype=np.float64)
+    right, left = lm[36:42].mean(0), lm[42:48].mean(0)
+    iod = float(np.linalg.norm(left - right))
+    if iod <= 0:
+        raise ValueError("degenerate landmarks: eye centres coincide")
+    ex = (left - right) / iod
+    ey = np.array([-ex[1], ex[0]])  # image y axis points down, so ey points from eyes to mouth
+    mid = (left + right) / 2
+    nose = lm[30] - mid
+    mouth_open = (lm[66] - lm[62]) @ ey
+    smile = np.linalg.norm(lm[54] - lm[48])
+    eyes = ((lm[41] + lm[40]) / 2 - (lm[37] + lm[38]) / 2) @ ey + ((lm[47] + lm[46]) / 2 - (lm[43] + lm[44]) / 2) @ ey
+    return np.array([nose @ ex, nose @ ey, mouth_open, smile, eyes / 2]) / iod
+
+
 class LandmarkPredictor:
     """dlib's 68-point shape predictor (iBUG 300-W), loaded on first use and cached on the instance."""
 

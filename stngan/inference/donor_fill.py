@@ -16,16 +16,16 @@ import numpy as np
 import torch
 
 from stngan.data.tone import bright_parts
-from stngan.donors.attributes import FaceAttributes, inter_ocular, measure, skin_ring
+from stngan.donors.attributes import inter_ocular, measure, skin_ring
 from stngan.donors.bank import DonorBank, shipped_bank_dir
 from stngan.donors.choose import Choice, choose_identity, variant_weights
 from stngan.donors.harmonise import match_colour, match_detail
 from stngan.donors.smoothing import OneEuro
 from stngan.donors.warp import mirror, warp_face
+from stngan.faces.landmarks import landmark_attributes
 from stngan.inference.blend import BLEND_MODES, poisson_blend
 from stngan.inference.crops import CropInput, to_uint8
 from stngan.inference.temporal import DEFAULT_WEIGHT, check_weight
-from stngan.synthetic.directions import landmark_attributes
 
 MIN_CROP, MAX_CROP = 96, 320
 
@@ -44,6 +44,7 @@ class DonorInpainter:
     history = 0
     pixel_aligned = True  # crops copy frame pixels 1:1: no resampling blur on the way in or out
     smooth_radius = 0  # landmarks arrive unsmoothed: the one-euro filter here smooths them without lag
+    crop_size = 128  # nominal, for landmark perturbation (--perturb is given in 128-px crop pixels)
 
     def __init__(self, bank: str | Path | DonorBank | None = None, seed: int = 0, pinned: int | None = None,
                  blend: str = "poisson", temporal: float = DEFAULT_WEIGHT, video: bool = True,
@@ -60,9 +61,7 @@ class DonorInpainter:
         self.path = self.bank.path
         self.choices: dict[int, Choice] = {}
         self._filters: dict[int, OneEuro] = {}
-        self._noise: dict[tuple[int, int], np.ndarray] = {}
-
-    crop_size = 128  # nominal, for landmark perturbation (--perturb is given in 128-px crop pixels)
+        self._noise: dict[int, np.ndarray] = {}  # per track (a track's crops all have one size)
 
     def crop_size_for(self, side: float) -> int:
         """Crop pixels for a crop window of ``side`` frame pixels: about one per frame pixel."""
@@ -112,15 +111,14 @@ class DonorInpainter:
         return item.transform.to_crop(smooth)
 
     def _grain(self, track: int, size: int) -> np.ndarray:
-        key = (track, size)
-        if key not in self._noise:
-            self._noise[key] = np.random.default_rng([self.seed, track, size]).standard_normal((size, size)).astype(
-                np.float32)
-        return self._noise[key]
+        if track not in self._noise:
+            rng = np.random.default_rng([self.seed, track, size])
+            self._noise[track] = rng.standard_normal((size, size)).astype(np.float32)
+        return self._noise[track]
 
     def end_track(self, track: int) -> None:
         self._filters.pop(track, None)
-        self._noise = {k: v for k, v in self._noise.items() if k[0] != track}
+        self._noise.pop(track, None)
 
     def reset(self) -> None:
         self._filters, self._noise, self.choices = {}, {}, {}

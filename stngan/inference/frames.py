@@ -208,12 +208,14 @@ def mask_frame(frame: np.ndarray, records: list[FaceRecord], fill: tuple[int, in
 
 
 def smoothed_tracks(sidecar: Sidecar, pad: float, size: int | Callable[[float], int], radius: int = 2,
-                    aligned: bool = False) -> dict[tuple[int, int], tuple[CropTransform, np.ndarray]]:
+                    landmark_radius: int | None = None, aligned: bool = False
+                    ) -> dict[tuple[int, int], tuple[CropTransform, np.ndarray]]:
     """Per (frame index, track): the crop transform from boxes smoothed along the track, and the (68, 2)
     landmarks smoothed the same way (frame coordinates), which the model is conditioned on: dlib's
     per-frame landmark jitter otherwise makes the painted features shimmer. Masks are not smoothed.
     ``size``: crop pixels, or a function of the track's median crop side (frame pixels) giving them, one size
-    per track. ``radius`` 0 leaves the landmarks as detected (the donor fill filters them itself).
+    per track. ``radius``: frames each side averaged for the boxes, and for the landmarks unless ``landmark_radius``
+    is given (0 leaves them as detected: the donor fill filters them itself).
     ``aligned``: crops one crop pixel per frame pixel on the frame's pixel grid (side = size, centre snapped), so
     cropping and pasting copy pixels instead of resampling them (a bilinear resample at a half-pixel offset
     takes ~40 % of the fine detail, twice)."""
@@ -226,10 +228,11 @@ def smoothed_tracks(sidecar: Sidecar, pad: float, size: int | Callable[[float], 
         items.sort(key=lambda t: t[0])
         frames = [i for i, _ in items]
         boxes = smooth_track(frames, np.array([[f.box.left, f.box.top, f.box.right, f.box.bottom] for _, f in items],
-                                              dtype=np.float64), max(radius, 2))
+                                              dtype=np.float64), radius)
         landmarks = np.stack([f.landmarks.reshape(-1) for _, f in items]).astype(np.float64)
-        if radius:
-            landmarks = smooth_track(frames, landmarks, radius)
+        lm_radius = radius if landmark_radius is None else landmark_radius
+        if lm_radius:
+            landmarks = smooth_track(frames, landmarks, lm_radius)
         sides = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) * (1 + 2 * pad)
         crop = size(float(np.median(sides))) if callable(size) else size
         for f, (l, t, r, b), lm in zip(frames, boxes, landmarks):
@@ -249,8 +252,8 @@ class FrameInpainter:
         self.inpainter = inpainter
         inpainter.reset()  # one media file: track ids (streams, donors, filters) start again
         self.faces = sidecar.faces_by_frame()
-        self.tracks = smoothed_tracks(sidecar, pad, inpainter.crop_size_for, inpainter.smooth_radius,
-                                      inpainter.pixel_aligned)
+        self.tracks = smoothed_tracks(sidecar, pad, inpainter.crop_size_for,
+                                      landmark_radius=inpainter.smooth_radius, aligned=inpainter.pixel_aligned)
         self.control = control or LandmarkControl()
         self.last_frame_of_track = {k[1]: k[0] for k in sorted(self.tracks)}
         self.temporal = TemporalFilter(inpainter.temporal)

@@ -49,9 +49,13 @@ def part_patch(img: np.ndarray, landmarks: np.ndarray, part: str) -> np.ndarray:
     return cv2.warpAffine(src, m, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-def laplacian_energy(patch: np.ndarray) -> float:
-    grey = cv2.cvtColor(patch, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    return float(np.abs(cv2.Laplacian(grey, cv2.CV_32F, ksize=1)).mean())
+def laplacian_energy(img: np.ndarray, region: np.ndarray | None = None) -> float:
+    """Mean |Laplacian| of the grey image (uint8, or float in [0, 255]) over ``region`` (default: all of it)."""
+    src = img if img.dtype == np.uint8 else np.clip(img, 0, 255).astype(np.float32)
+    lap = np.abs(cv2.Laplacian(cv2.cvtColor(src, cv2.COLOR_RGB2GRAY).astype(np.float32), cv2.CV_32F, ksize=1))
+    if region is None:
+        return float(lap.mean())
+    return float(lap[region].mean()) if region.any() else 0.0
 
 
 def detail_ratio(output_patch: np.ndarray, original_patch: np.ndarray) -> float:
@@ -103,7 +107,8 @@ def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
 
 
 def _fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, iterations: int = 300) -> np.ndarray:
-    """Weights (F + 1,) of an L2-regularised logistic regression by Newton steps on the dual-free primal."""
+    """Weights (F + 1,) of an L2-regularised logistic regression (bias last, not regularised): Newton steps, or
+    gradient steps when there are more features than samples."""
     xb = np.hstack([x, np.ones((len(x), 1))])
     w = np.zeros(xb.shape[1])
     reg = np.full(xb.shape[1], l2)
