@@ -45,6 +45,7 @@ from stage_cpu import StageClock  # noqa: E402
 from stngan.inference import app  # noqa: E402
 from stngan.inference.control import LandmarkControl  # noqa: E402
 from stngan.inference.frames import AnonymizeOptions  # noqa: E402
+from stngan.inference.fills import is_donor, open_inpainter  # noqa: E402
 from stngan.inference.inpainter import Inpainter  # noqa: E402
 from stngan.media import VideoReader, VideoWriter  # noqa: E402
 
@@ -124,8 +125,11 @@ def main() -> None:
     video = app.VideoOptions("lossy", 18, args.preset)
     options = AnonymizeOptions(detect_every=args.detect_every)
     models = dict(m.split("=", 1) for m in args.model or ["shipped=si_lm"])
-    inpainters = {f"{label}, G {r}": Inpainter(model, runtime=r, device=args.device)
-                  for label, model in models.items() for r in args.runtimes.split(",")}
+    inpainters = {}
+    for label, model in models.items():  # the donor fill has no G runtime: one run of it
+        for r in ["-"] if is_donor(model) else args.runtimes.split(","):
+            inpainters[label if r == "-" else f"{label}, G {r}"] = open_inpainter(model, runtime=r if r != "-" else "auto",
+                                                                                   device=args.device)
     first = next(iter(inpainters.values()))
     wanted = set(args.runs.split(","))
     runs = {}

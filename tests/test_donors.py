@@ -10,7 +10,7 @@ from stngan.donors.bank import DonorBank, DonorBankError, shipped_bank_dir, writ
 from stngan.donors.choose import choose_identity, identity_costs, variant_weights
 from stngan.donors.harmonise import match_colour
 from stngan.donors.smoothing import OneEuro
-from stngan.donors.warp import mirror, support_points, warp_face, warp_maps
+from stngan.donors.warp import TargetMesh, mirror, support_points, warp_face, warp_maps
 from stngan.faces.masks import rasterize
 from stngan.faces.template import mean_shape
 from stngan.inference.frames import Anonymizer, FrameInpainter, mask_frame
@@ -51,7 +51,8 @@ def test_a_warped_image_of_coordinates_reads_back_the_donor_positions():
     donor = mean_shape() * 100 + 30
     tgt = donor + [10.0, 5.0]  # a pure shift: every pixel must map exactly 10, 5 back
     ys, xs = np.mgrid[0:180, 0:180].astype(np.float32)
-    warped, valid = warp_face(np.dstack([xs, ys]), donor, tgt, 180, 180)
+    mesh = TargetMesh(support_points(tgt), 180, 180)
+    warped, valid = warp_face(np.dstack([xs, ys]), donor, mesh), mesh.valid
     assert valid.sum() > 5000
     assert np.abs(warped[valid][:, 0] - (xs[valid] - 10)).max() < 1e-3
     assert np.abs(warped[valid][:, 1] - (ys[valid] - 5)).max() < 1e-3
@@ -223,3 +224,39 @@ def test_tone_measure_sees_the_visible_skin_only(astronaut):
     a, b = measure(img, face.landmarks, visible), measure(masked, face.landmarks, visible)
     assert a.ita == pytest.approx(b.ita) and np.isfinite(a.ita)
     assert skin_ring(img.shape[:2], face.landmarks, visible).sum() > 200
+
+
+def test_open_eyes_show_the_open_variant_alone(bank):
+    ident = bank.identities[0]
+    rows = bank.variants_of(ident)
+    e_open, e_closed = bank.attribute(rows[0], "eyes_open"), bank.attribute(rows[4], "eyes_open")
+    weights = dict(variant_weights(bank, ident, -1.0, e_closed + 0.7 * (e_open - e_closed)))  # lips shut
+    assert all("eyes_closed" not in bank.variants[int(bank.variant[r])]["name"] for r in weights)
+    half = dict(variant_weights(bank, ident, -1.0, e_closed + 0.4 * (e_open - e_closed)))
+    assert len(half) == 2 and all(0.3 < w < 0.7 for w in half.values())
+
+
+def test_the_coarse_blend_takes_a_colour_offset_out_like_the_full_one():
+    import torch
+
+    from stngan.inference.blend import coarse_poisson_blend, poisson_blend
+
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, 200), torch.linspace(-1, 1, 200), indexing="ij")
+    real = (0.3 * xx + 0.2 * yy)[None, None].repeat(1, 3, 1, 1)  # smooth shading
+    mask = ((xx ** 2 + yy ** 2) < 0.5).float()[None, None]
+    fill = real + 0.4  # the right texture, the wrong brightness
+    coarse = coarse_poisson_blend(fill, real * (1 - mask), mask, 64)
+    full = poisson_blend(fill, real * (1 - mask), mask)
+    inside = mask.bool().expand_as(real)
+    assert (fill - real)[inside].abs().mean() > 0.39
+    assert (full - real)[inside].abs().mean() < 0.01
+    assert (coarse - real)[inside].abs().mean() < 0.03  # the last pixels at the edge: the frame-level band
+    assert torch.equal(coarse[~inside], real[~inside])
+
+
+def test_copies_pixels_only_on_the_frame_grid():
+    from stngan.faces.crop import CropTransform
+
+    assert CropTransform(222.0, 124.0, 137, 137).copies_pixels
+    assert not CropTransform(222.3, 124.0, 137, 137).copies_pixels  # off the grid
+    assert not CropTransform(222.0, 124.0, 274, 137).copies_pixels  # resampled

@@ -8,8 +8,10 @@ donors and a run is reproducible. ``pinned`` (``--donor ID``) overrides the choi
 offline age model): not part of the cost.
 
 Variants (per frame): the target's mouth opening and eye opening (from its own 68 points) are placed on the
-identity's measured variant grid; the weights are bilinear over (mouth level, eyes open/closed), so a
-syllable or a blink moves the fill continuously from one rendered expression to the next.
+identity's measured variant grid; the weights are linear between mouth levels, and for the eyes 0 below
+``EYES_CLOSED_BELOW`` and 1 above ``EYES_OPEN_FROM`` of the donor's open-to-closed range (linear between), so a
+syllable or a blink moves the fill continuously from one rendered expression to the next, and open eyes show
+the open variant alone.
 """
 from __future__ import annotations
 
@@ -25,6 +27,9 @@ ITA_SCALE = 12.0  # degrees of ITA that cost as much as ...
 GLASSES_COST = 3.0  # ... a glasses mismatch costs 3 of them
 YAW_SCALE = 0.15  # nose offset (inter-ocular distances) per unit of cost
 TOP = 4
+# eyes at least this fraction as open as the donor's open variant show it alone, at most the second fraction
+# the closed one alone: the lids of the two variants do not mix into a half-transparent ghost on open eyes
+EYES_OPEN_FROM, EYES_CLOSED_BELOW = 0.6, 0.2
 
 
 @dataclass(frozen=True)
@@ -76,9 +81,11 @@ def variant_weights(bank: DonorBank, identity: int, mouth_open: float, eyes_open
     m_measured = [bank.attribute(grid[(m, open_level)], "mouth_open") for m in mouths]
     m_measured = np.maximum.accumulate(m_measured)  # a level never counts as less open than the one before
     wm = _interp_weights(mouth_open, m_measured)
-    if len(eyes_levels) > 1:
-        e_measured = [bank.attribute(grid[(mouths[0], e)], "eyes_open") for e in eyes_levels]
-        we = _interp_weights(-eyes_open, [-e for e in e_measured])  # openness falls along the levels
+    if len(eyes_levels) == 2:
+        e_open, e_closed = (bank.attribute(grid[(mouths[0], e)], "eyes_open") for e in eyes_levels)
+        fraction = (eyes_open - e_closed) / max(e_open - e_closed, 1e-6)  # 1: as open as the donor, 0: closed
+        closed = float(np.clip((EYES_OPEN_FROM - fraction) / (EYES_OPEN_FROM - EYES_CLOSED_BELOW), 0, 1))
+        we = [1 - closed, closed]
     else:
         we = [1.0]
     out = []

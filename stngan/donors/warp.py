@@ -63,47 +63,68 @@ def mirror(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.nda
     return np.ascontiguousarray(image[:, ::-1]), lm
 
 
+class TargetMesh:
+    """The target side of a warp, built once per target face and shared by every donor warped onto it (the
+    expression variants of one frame): which triangle covers each pixel, and its barycentric coordinates.
+
+    ``dst_points``: the target's :func:`support_points` (pixel centres at integers) in a (height, width) image.
+    """
+
+    def __init__(self, dst_points: np.ndarray, height: int, width: int) -> None:
+        tris = triangles()
+        dst = np.asarray(dst_points, np.float64)
+        assert dst.shape[0] > tris.max(), dst.shape
+        self.dst, self.height, self.width = dst, height, width
+        index = np.zeros((height, width), np.uint16)  # 0 = outside every triangle, k + 1 = triangle k
+        shift = 4  # sub-pixel vertex precision for the rasteriser
+        corners = dst[tris]  # (K, 3, 2)
+        e1, e2 = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
+        usable = np.abs(e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]) >= 1e-6  # degenerate on the target: no pixel
+        inverse = np.zeros((len(tris) + 1, 3, 3))
+        homogeneous = np.concatenate([corners.transpose(0, 2, 1), np.ones((len(tris), 1, 3))], axis=1)
+        inverse[1:][usable] = np.linalg.inv(homogeneous[usable])
+        fixed = np.round(corners * (1 << shift)).astype(np.int32)
+        for k in np.nonzero(usable)[0]:
+            cv2.fillConvexPoly(index, fixed[k], int(k) + 1, cv2.LINE_8, shift)
+        self.valid = index > 0
+        self._grid = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+        ys, xs = np.nonzero(self.valid)
+        tri = index[ys, xs].astype(np.int64)
+        self.pixels = (ys, xs)
+        self.vertices = tris[tri - 1]  # (P, 3) support-point indices of each inside pixel's triangle
+        self.weights = np.einsum("pij,pj->pi", inverse[tri], np.stack([xs, ys, np.ones_like(xs)], 1).astype(np.float64))
+
+    def maps(self, src_points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """map_x, map_y (float32) for ``cv2.remap``: where each target pixel samples a donor with these support
+        points; outside the support, the similarity that best takes the target's points to the donor's."""
+        src = np.asarray(src_points, np.float64)
+        assert src.shape == self.dst.shape, (src.shape, self.dst.shape)
+        sim = cv2.estimateAffinePartial2D(self.dst.astype(np.float32), src.astype(np.float32), method=cv2.LMEDS)[0]
+        xs, ys = self._grid
+        sim = sim.astype(np.float32)
+        map_x = sim[0, 0] * xs + sim[0, 1] * ys + sim[0, 2]
+        map_y = sim[1, 0] * xs + sim[1, 1] * ys + sim[1, 2]
+        inside = np.einsum("pi,pij->pj", self.weights, src[self.vertices])  # barycentric = the triangle's affine map
+        map_x[self.pixels], map_y[self.pixels] = inside[:, 0], inside[:, 1]
+        return map_x, map_y
+
+
 def warp_maps(src_points: np.ndarray, dst_points: np.ndarray, height: int, width: int
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Dense maps for ``cv2.remap``: for each pixel of a (height, width) target, where to sample the donor.
-
-    ``src_points`` / ``dst_points``: corresponding :func:`support_points` of donor and target (pixel
-    centres at integers). Returns map_x, map_y (float32) and valid (bool: inside the warped support; outside
-    it the maps follow the similarity that best takes the target's points to the donor's)."""
-    tris = triangles()
-    src, dst = np.asarray(src_points, np.float64), np.asarray(dst_points, np.float64)
-    assert src.shape == dst.shape and src.shape[0] > tris.max(), (src.shape, dst.shape)
-    index = np.zeros((height, width), np.uint16)  # 0 = outside every triangle, k + 1 = triangle k
-    shift = 4  # sub-pixel vertex precision for the rasteriser
-    affine = np.zeros((len(tris) + 1, 2, 3), np.float64)
-    # outside the support (big fallback discs): the least-squares similarity, so the donor continues smoothly
-    affine[0] = cv2.estimateAffinePartial2D(dst.astype(np.float32), src.astype(np.float32), method=cv2.LMEDS)[0]
-    for k, t in enumerate(tris):
-        d = dst[t]
-        e1, e2 = d[1] - d[0], d[2] - d[0]
-        if abs(e1[0] * e2[1] - e1[1] * e2[0]) < 1e-6:
-            continue  # degenerate on the target: no pixel to fill
-        affine[k + 1] = cv2.getAffineTransform(d.astype(np.float32), src[t].astype(np.float32))
-        cv2.fillConvexPoly(index, np.round(d * (1 << shift)).astype(np.int32), k + 1, cv2.LINE_8, shift)
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
-    a = affine[index]
-    map_x = a[..., 0, 0] * xs + a[..., 0, 1] * ys + a[..., 0, 2]
-    map_y = a[..., 1, 0] * xs + a[..., 1, 1] * ys + a[..., 1, 2]
-    return map_x.astype(np.float32), map_y.astype(np.float32), index > 0
+    """Dense maps for ``cv2.remap`` from donor to target :func:`support_points`: map_x, map_y and valid (bool:
+    inside the warped support). See :class:`TargetMesh`."""
+    mesh = TargetMesh(dst_points, height, width)
+    return (*mesh.maps(src_points), mesh.valid)
 
 
-def warp_face(donor: np.ndarray, donor_landmarks: np.ndarray, target_landmarks: np.ndarray, height: int,
-              width: int) -> tuple[np.ndarray, np.ndarray]:
-    """The donor image (H, W, C) warped so that its 68 points land on ``target_landmarks`` in a (height,
-    width) image → (warped uint8/float like the donor, valid bool mask)."""
-    src, dst = support_points(donor_landmarks), support_points(target_landmarks)
-    factor = _shrink_factor(src, dst)
-    sigma = antialias_sigma(factor)
+def warp_face(donor: np.ndarray, donor_landmarks: np.ndarray, target: TargetMesh) -> np.ndarray:
+    """The donor image (H, W, C) warped so that its 68 points land on the target's (``target``: a
+    :class:`TargetMesh` of :func:`support_points` of the target landmarks) → (height, width, C) like the donor."""
+    src = support_points(donor_landmarks)
+    sigma = antialias_sigma(_shrink_factor(src, target.dst))
     if sigma > 0:
         donor = cv2.GaussianBlur(donor, (0, 0), sigma)
-    map_x, map_y, valid = warp_maps(src, dst, height, width)
-    out = cv2.remap(donor, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
-    return out, valid
+    return cv2.remap(donor, *target.maps(src), cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
 
 
 def _shrink_factor(src: np.ndarray, dst: np.ndarray) -> float:

@@ -65,6 +65,12 @@ class CropTransform:
         return cls(cx, cy, max(box.width, box.height) * (1.0 + 2.0 * pad), size)
 
     @property
+    def copies_pixels(self) -> bool:
+        """One crop pixel per frame pixel on the frame's pixel grid: cropping and pasting copy pixels exactly."""
+        off_x, off_y = self._offset
+        return self.size == self.side and float(off_x).is_integer() and float(off_y).is_integer()
+
+    @property
     def scale(self) -> float:
         """Crop pixels per frame pixel."""
         return self.size / self.side

@@ -47,10 +47,12 @@ def to_uint8(t: torch.Tensor) -> np.ndarray:
 
 
 def prepare_crop(frame: np.ndarray, track: int, transform: CropTransform, frame_geometry: MaskGeometry,
-                 crop_landmarks: np.ndarray) -> CropInput:
-    """frame (H, W, 3) uint8 (already masked or not: masked pixels are zeroed anyway) → model input."""
+                 crop_landmarks: np.ndarray, margin: float = CROP_MASK_MARGIN) -> CropInput:
+    """frame (H, W, 3) uint8 (already masked or not: masked pixels are zeroed anyway) → model input.
+    ``margin``: crop pixels the crop mask grows past the frame mask (0 for a pixel-aligned crop, where no
+    interpolation mixes masked pixels into visible ones)."""
     size = transform.size
-    crop_mask = rasterize(frame_geometry.transformed(transform).dilated(CROP_MASK_MARGIN), size, size)
+    crop_mask = rasterize(frame_geometry.transformed(transform).dilated(margin), size, size)
     mask = torch.from_numpy(crop_mask).float()[None]
     x_hat = to_unit_range(transform.crop(frame)) * (1 - mask)
     cond = torch.from_numpy(render_condition(crop_landmarks, size=size))

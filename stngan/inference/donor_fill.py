@@ -21,13 +21,14 @@ from stngan.donors.bank import DonorBank, shipped_bank_dir
 from stngan.donors.choose import Choice, choose_identity, variant_weights
 from stngan.donors.harmonise import match_colour, match_detail
 from stngan.donors.smoothing import OneEuro
-from stngan.donors.warp import mirror, warp_face
+from stngan.donors.warp import TargetMesh, mirror, support_points, warp_face
 from stngan.faces.landmarks import landmark_attributes
-from stngan.inference.blend import BLEND_MODES, poisson_blend
+from stngan.inference.blend import BLEND_MODES, coarse_poisson_blend
 from stngan.inference.crops import CropInput, to_uint8
 from stngan.inference.temporal import DEFAULT_WEIGHT, check_weight
 
-MIN_CROP, MAX_CROP = 96, 320
+MIN_CROP, MAX_CROP = 96, 256  # 256: about the bank's own resolution (a 256² donor image, face 1.6x inside)
+POISSON_SIDE = 128  # the colour correction is solved at this size at most (coarse_poisson_blend)
 
 
 class DonorInpainter:
@@ -86,20 +87,20 @@ class DonorInpainter:
             self.choices[item.track] = choice
         _, _, mouth, _, eyes = landmark_attributes(lm)
         warped = np.zeros((size, size, 3), np.float32)
+        mesh = TargetMesh(support_points(lm), size, size)
         for row, weight in variant_weights(self.bank, choice.identity, float(mouth), float(eyes)):
             image, points = self.bank.image(row), self.bank.landmarks[row]
             if choice.mirrored:
                 image, points = mirror(image, points)
-            w, _ = warp_face(image, points, lm, size, size)
-            warped += weight * w.astype(np.float32)
+            warped += weight * warp_face(image, points, mesh).astype(np.float32)
         ring = skin_ring((size, size), lm, visible)
         donor = match_colour(warped, crop, ring, bright_parts(lm, size, size))
         donor = match_detail(donor, crop, ring, self._grain(item.track, size))
         fill = torch.from_numpy(np.ascontiguousarray(donor)).permute(2, 0, 1).float().div(127.5).sub(1)[None]
         fill = fill.clamp(-1, 1)
         x_hat, m = item.x_hat[None], item.mask[None]
-        if self.blend == "poisson":
-            return poisson_blend(fill, x_hat, m)[0]
+        if self.blend == "poisson":  # the mask edge itself: the frame-level band pass after the paste
+            return coarse_poisson_blend(fill, x_hat, m, POISSON_SIDE)[0]
         return (x_hat * (1 - m) + fill * m)[0]
 
     def _landmarks(self, item: CropInput) -> np.ndarray:

@@ -25,7 +25,7 @@ from stngan.faces.fallback import FaceMask, face_mask
 from stngan.faces.landmarks import LandmarkPredictor
 from stngan.faces.masks import apply_mask, rasterize
 from stngan.inference.control import LandmarkControl
-from stngan.inference.crops import paste, prepare_crop
+from stngan.inference.crops import CROP_MASK_MARGIN, paste, prepare_crop
 from stngan.inference.inpainter import Inpainter
 from stngan.inference.sidecar import FACE_ORIGINS, MASK_RULES, FaceRecord, FrameRecord, Sidecar
 from stngan.inference.temporal import TemporalFilter
@@ -216,7 +216,8 @@ def smoothed_tracks(sidecar: Sidecar, pad: float, size: int | Callable[[float], 
     ``size``: crop pixels, or a function of the track's median crop side (frame pixels) giving them, one size
     per track. ``radius``: frames each side averaged for the boxes, and for the landmarks unless ``landmark_radius``
     is given (0 leaves them as detected: the donor fill filters them itself).
-    ``aligned``: crops one crop pixel per frame pixel on the frame's pixel grid (side = size, centre snapped), so
+    ``aligned``: crops one crop pixel per frame pixel on the frame's pixel grid (side = size, centre snapped) where
+    the size reaches the window's side (larger faces are resampled to the size), so
     cropping and pasting copy pixels instead of resampling them (a bilinear resample at a half-pixel offset
     takes ~40 % of the fine detail, twice)."""
     per_track: dict[int, list[tuple[int, FaceRecord]]] = {}
@@ -235,9 +236,10 @@ def smoothed_tracks(sidecar: Sidecar, pad: float, size: int | Callable[[float], 
             landmarks = smooth_track(frames, landmarks, lm_radius)
         sides = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) * (1 + 2 * pad)
         crop = size(float(np.median(sides))) if callable(size) else size
+        native = aligned and crop >= np.median(sides)  # the track fits its crops at its own resolution
         for f, (l, t, r, b), lm in zip(frames, boxes, landmarks):
             ct = CropTransform.from_box(Box(l, t, r, b), pad=pad, size=crop)
-            if aligned:
+            if native:  # copy pixels, do not resample them
                 half = crop / 2 - 0.5
                 ct = CropTransform(round(ct.cx - half) + half, round(ct.cy - half) + half, crop, crop)
             out[(f, track)] = (ct, lm.reshape(68, 2))
@@ -282,7 +284,9 @@ class FrameInpainter:
             for face in self.faces.get(index, []):
                 ct, landmarks = self.tracks[(index, face.track)]
                 lm = self.control.apply(ct.to_crop(landmarks), face.track, ct.size)
-                items.append(prepare_crop(frame, face.track, ct, face.mask, lm))
+                # a crop that copies pixels mixes no masked pixel into a visible one: its mask is the frame's
+                margin = 0.0 if ct.copies_pixels else CROP_MASK_MARGIN
+                items.append(prepare_crop(frame, face.track, ct, face.mask, lm, margin))
                 owner.append((k, index))
         fills = self.inpainter.inpaint(items) if items else []
         for item, (_, index) in zip(items, owner):
