@@ -354,15 +354,17 @@ def donors() -> None:
 @click.option("--identities", default=16, show_default=True, type=click.IntRange(min=2), help="Donor identities to keep.")
 @click.option("--glasses", default=2, show_default=True, type=click.IntRange(min=0), help="How many of them wear glasses.")
 @click.option("--candidates", default=0, show_default=True, type=click.IntRange(min=0),
-              help="Latents screened for tone spread (0: 4 x identities, as the shipped bank).")
+              help="Latents screened for tone spread and exposure (0: 8 x identities, as the shipped bank).")
 @click.option("--seed", default=0, show_default=True, help="Seed of the candidate latents.")
 @click.option("--size", default=256, show_default=True, type=click.IntRange(min=64), help="Side of each donor image (px).")
+@click.option("--truncation", default=0.9, show_default=True, type=click.FloatRange(0.1, 1.5),
+              help="Latent truncation (higher: more varied faces, more of them screened out).")
 @click.option("--threads", default=2, show_default=True, type=click.IntRange(min=1), help="OpenVINO threads.")
-def donors_build(out, identities, glasses, candidates, seed, size, threads) -> None:
+def donors_build(out, identities, glasses, candidates, seed, size, truncation, threads) -> None:
     """Render a donor bank with the synthetic generator (needs the `synthetic` extra; ~4 s per identity)."""
     from stngan.donors.build import build_bank
 
-    summary = build_bank(out, identities, glasses, candidates, seed, size, threads=threads,
+    summary = build_bank(out, identities, glasses, candidates, seed, size, truncation, threads=threads,
                          progress=lambda line: click.echo(line, err=True))
     click.echo(f"donor bank -> {summary['path']}: {summary['identities']} identities, {summary['images']} images, "
                f"{summary['bytes'] / 2**20:.1f} MB, {summary['seconds']} s")

@@ -17,6 +17,7 @@ import yaml
 from stngan.errors import UserError
 
 CROP_SIZE = 128  # px side of every stored face crop and model input (stngan.data.layout stores this size)
+EXEMPLAR_CHANNELS = 4  # model.exemplar: a warped donor's RGB and its validity join G's input (stngan.donors.exemplar)
 
 
 class ConfigError(UserError, ValueError):
@@ -41,6 +42,8 @@ class ModelConfig:
     T: int = 3
     M: int = 1  # 3D residual blocks before the last M up-sampling layers of G
     N: int = 1  # 3D residual blocks after the first N layers of each discriminator
+    # not in the paper (issue 26): G also sees a synthetic donor warped onto the landmarks and its validity
+    exemplar: bool = False
 
     def validate(self) -> None:
         _check(self.kind in ("si", "stn", "partialconv"), "model.kind", "si, stn or partialconv", self.kind)
@@ -54,10 +57,13 @@ class ModelConfig:
         for name in ("g_width", "g_res_blocks", "d_width", "d_global_layers", "d_local_layers", "local_crop"):
             _check(getattr(self, name) > 0, f"model.{name}", "> 0", getattr(self, name))
         _check(self.d_max_width >= 0, "model.d_max_width", ">= 0 (0: uncapped)", self.d_max_width)
+        _check(not self.exemplar or (self.kind == "si" and self.landmarks), "model.exemplar",
+               "false, or true with kind si and landmarks true (the donor is warped by the landmarks)", self.exemplar)
 
     @property
     def input_cond_channels(self) -> int:
-        return self.cond_channels if self.landmarks else 0
+        """Channels of G's third input: the landmark maps, then (model.exemplar) the warped donor and validity."""
+        return (self.cond_channels if self.landmarks else 0) + (EXEMPLAR_CHANNELS if self.exemplar else 0)
 
 
 @dataclass
@@ -98,6 +104,7 @@ class DataConfig:
     workers: int = 2  # DataLoader worker processes (0: load in the training process)
     detector: str = "hog"  # when data.source is an image folder: the detector that crops it (hog | cnn)
     motion: MotionConfig = field(default_factory=MotionConfig)  # STN only: known-motion windows
+    donor_bank: str = ""  # model.exemplar: the donor bank exemplars come from ("": the shipped one)
 
     def validate(self) -> None:
         self.motion.validate()

@@ -7,7 +7,7 @@ from skimage import data as skdata
 
 from stngan.donors.attributes import FaceAttributes, measure, skin_ring
 from stngan.donors.bank import DonorBank, DonorBankError, shipped_bank_dir, write_bank
-from stngan.donors.choose import choose_identity, identity_costs, variant_weights
+from stngan.donors.choose import TEETH_MIN, choose_identity, identity_costs, variant_weights
 from stngan.donors.harmonise import match_colour
 from stngan.donors.smoothing import OneEuro
 from stngan.donors.warp import TargetMesh, mirror, support_points, warp_face, warp_maps
@@ -123,7 +123,9 @@ def test_variants_follow_open_and_closed_eyes_and_mouth(bank):
     open_ = names(variant_weights(bank, ident, 0.0, 0.2))
     assert sum(w for n, w in open_.items() if "eyes_closed" in n) == 0
     wide = names(variant_weights(bank, ident, 0.6, 0.2))
-    assert wide == {"mouth_open": 1.0}
+    toothy = [bank.variants[int(bank.variant[r])]["name"] for r in bank.variants_of(ident)[1:4]
+              if bank.attribute(r, "teeth") >= TEETH_MIN]
+    assert toothy and wide == {toothy[-1]: 1.0}  # the most open level that shows teeth
     assert set(names(variant_weights(bank, ident, -0.1, 0.2))) == {"mouth_closed"}
 
 
@@ -190,7 +192,7 @@ def test_an_open_mouth_in_the_landmarks_shows_teeth_in_the_fill(bank, astronaut)
     lm[5:12, 1] += 0.35 * iod
     assert landmark_attributes(lm)[2] > 0.3
     item = prepare_crop(masked, face.track, ct, face.mask, ct.to_crop(lm))
-    y = inp.fill(item)
+    y = inp.inpaint([item])[0]
     crop = ((y.permute(1, 2, 0).numpy() + 1) * 127.5).clip(0, 255).astype(np.uint8)
     inner = np.zeros(crop.shape[:2], np.uint8)
     import cv2

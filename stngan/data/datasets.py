@@ -8,6 +8,7 @@ the workers keep the dataset copy they were started with, so give them a fresh i
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +54,11 @@ class _StoreDataset(Dataset):
 
     def _sample(self, crop: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
         return frame_sample(crop, landmarks, rng, mask_jitter=self.mask_jitter, hflip=self.hflip,
-                            with_cond=self.landmarks, with_parts=self.with_parts)
+                            with_cond=self.landmarks, with_parts=self.with_parts, exemplar=self._exemplar())
+
+    def _exemplar(self):
+        """None, or the exemplar drawer of ``exemplar_bank`` (opened once per worker process)."""
+        return None
 
     @property
     def with_parts(self) -> bool:
@@ -91,10 +96,17 @@ class FrameDataset(_StoreDataset):
 
     def __init__(self, store_path: str | Path, split: str = "train", mask_jitter: float = 3.0, hflip: float = 0.5,
                  landmarks: bool = True, seed: int = 0, tone: float = 0.0, *, rotate: float = 0.0,
-                 scale: float = 0.0, occluders: float = 0.0, tone_mode: str = "uniform") -> None:
+                 scale: float = 0.0, occluders: float = 0.0, tone_mode: str = "uniform",
+                 exemplar: Callable[..., np.ndarray] | None = None) -> None:
         super().__init__(store_path, split, mask_jitter, landmarks, seed, tone, hflip, tone_mode)
         self.augment = FaceAugment(rotate=rotate, scale=scale, occluders=occluders)
         self.indices = self._faces_of_split()
+        self.exemplar = exemplar
+
+    def _exemplar(self):
+        """model.exemplar: ``exemplar(crop, landmarks, mask, rng)`` gives channels appended to each sample's cond
+        (:class:`stngan.donors.exemplar.RandomExemplar`); None otherwise."""
+        return self.exemplar
 
     def __len__(self) -> int:
         return len(self.indices)

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from stngan.faces.masks import mask_geometry, rasterize
-from stngan.metrics.colour import ita_degrees
+from stngan.metrics.colour import ita_degrees, lab
 from stngan.faces.landmarks import landmark_attributes
 
 GLASSES_THRESHOLD = 3.0  # edge ratio above which a face is taken to wear glasses (measured: docs/DONORS.md)
@@ -35,6 +35,8 @@ class FaceAttributes:
     eyes_open: float
     ita: float  # nan where no skin is visible
     glasses: float  # edge ratio; nan where neither band is visible
+    mouth_aspect: float = math.nan  # inner-lip gap / inner mouth width: a smile is wide (low), an "ah" tall (high)
+    teeth: float = math.nan  # share of the inner mouth that is bright and colourless; nan where it is masked
 
     @property
     def wears_glasses(self) -> bool:
@@ -108,5 +110,38 @@ def measure(img: np.ndarray, landmarks: np.ndarray, visible: np.ndarray | None =
     lm = np.asarray(landmarks, np.float64)
     yaw, pitch, mouth, smile, eyes = (float(v) for v in landmark_attributes(lm))
     ring = skin_ring(img.shape[:2], lm, visible)
-    ita = ita_degrees(img, ring) if ring.sum() >= 16 else math.nan
-    return FaceAttributes(yaw, pitch, roll_degrees(lm), mouth, smile, eyes, ita, glasses_ratio(img, lm, visible))
+    ita = skin_ita(img, ring)
+    return FaceAttributes(yaw, pitch, roll_degrees(lm), mouth, smile, eyes, ita, glasses_ratio(img, lm, visible),
+                          mouth_aspect(lm), teeth_share(img, lm, visible))
+
+
+NO_ITA_BELOW_B = 3.0  # median b* of the ring below this: grey or bluish (B/W photo, colour cast), ITA says nothing
+
+
+def skin_ita(img: np.ndarray, ring: np.ndarray) -> float:
+    """ITA of the ring, nan for fewer than 16 pixels or a ring without yellow (median b* < NO_ITA_BELOW_B), the
+    rule of benchmarks/bench_colour.py: the angle saturates at ±90° there."""
+    if ring.sum() < 16 or float(np.median(lab(img)[ring][:, 2])) < NO_ITA_BELOW_B:
+        return math.nan
+    return ita_degrees(img, ring)
+
+
+def mouth_aspect(landmarks: np.ndarray) -> float:
+    lm = np.asarray(landmarks, np.float64)
+    gap = np.linalg.norm(lm[66] - lm[62])
+    return float(gap / max(np.linalg.norm(lm[64] - lm[60]), 1e-6))
+
+
+TEETH_L, TEETH_CHROMA = 60.0, 25.0  # CIELAB: a tooth is light and nearly colourless (lips and tongue are red)
+
+
+def teeth_share(img: np.ndarray, landmarks: np.ndarray, visible: np.ndarray | None = None) -> float:
+    """Share of the inner-mouth polygon (points 60-67) whose pixels are light (L* > TEETH_L) and colourless
+    (chroma < TEETH_CHROMA); nan when fewer than 8 of its pixels are visible."""
+    inner = np.zeros(img.shape[:2], np.uint8)
+    cv2.fillPoly(inner, [np.round(np.asarray(landmarks, np.float64)[60:68]).astype(np.int32)], 1)
+    inner = inner.astype(bool) if visible is None else inner.astype(bool) & visible
+    if inner.sum() < 8:
+        return math.nan
+    px = cv2.cvtColor(img.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[inner]
+    return float(((px[:, 0] > TEETH_L) & (np.hypot(px[:, 1], px[:, 2]) < TEETH_CHROMA)).mean())

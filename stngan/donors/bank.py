@@ -22,7 +22,7 @@ import numpy as np
 
 from stngan.errors import UserError
 
-BANK_VERSION = 1
+BANK_VERSION = 2  # 2: mouth_aspect and teeth attributes
 LICENCE = ("synthetic faces from MobileStyleGAN (random-face wheel, weights derived from NVIDIA StyleGAN2 on "
            "FFHQ): NVIDIA Source Code License-NC, non-commercial research and evaluation only")
 

@@ -8,7 +8,8 @@ donors and a run is reproducible. ``pinned`` (``--donor ID``) overrides the choi
 offline age model): not part of the cost.
 
 Variants (per frame): the target's mouth opening and eye opening (from its own 68 points) are placed on the
-identity's measured variant grid; the weights are linear between mouth levels, and for the eyes 0 below
+identity's measured variant grid; the weights are linear between mouth levels (the closed one and those
+whose inner mouth shows teeth, ``TEETH_MIN``), and for the eyes 0 below
 ``EYES_CLOSED_BELOW`` and 1 above ``EYES_OPEN_FROM`` of the donor's open-to-closed range (linear between), so a
 syllable or a blink moves the fill continuously from one rendered expression to the next, and open eyes show
 the open variant alone.
@@ -27,6 +28,7 @@ ITA_SCALE = 12.0  # degrees of ITA that cost as much as ...
 GLASSES_COST = 3.0  # ... a glasses mismatch costs 3 of them
 YAW_SCALE = 0.15  # nose offset (inter-ocular distances) per unit of cost
 TOP = 4
+TEETH_MIN = 0.15  # an open mouth level is used when this share of its inner mouth is teeth
 # eyes at least this fraction as open as the donor's open variant show it alone, at most the second fraction
 # the closed one alone: the lids of the two variants do not mix into a half-transparent ghost on open eyes
 EYES_OPEN_FROM, EYES_CLOSED_BELOW = 0.6, 0.2
@@ -74,9 +76,12 @@ def variant_weights(bank: DonorBank, identity: int, mouth_open: float, eyes_open
     for r in rows:
         v = bank.variants[int(bank.variant[r])]
         grid[(v["mouth"], v["eyes"])] = r
-    mouths = sorted({m for m, _ in grid})
     eyes_levels = sorted({e for _, e in grid}, reverse=True)  # open first
     open_level = eyes_levels[0]
+    # the closed mouth, and the open levels that show teeth (a toothless cavity is not what a smile shows)
+    lowest = min(m for m, _ in grid)
+    mouths = [m for m in sorted({m for m, _ in grid})
+              if m == lowest or bank.attribute(grid[(m, open_level)], "teeth") >= TEETH_MIN]
     # measured openness of the grid's levels on this identity (with eyes open / the neutral mouth)
     m_measured = [bank.attribute(grid[(m, open_level)], "mouth_open") for m in mouths]
     m_measured = np.maximum.accumulate(m_measured)  # a level never counts as less open than the one before

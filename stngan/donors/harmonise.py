@@ -20,6 +20,7 @@ from stngan.metrics.realism import laplacian_energy
 SIGMAS = (0.0, 0.5, 0.8, 1.1, 1.5, 2.0, 2.7, 3.5)
 L_SCALE_RANGE = (1.0, 1.25)
 PART_SHIFT = 0.3
+LIP_CHROMA = 0.6
 
 
 def _lab(img: np.ndarray) -> np.ndarray:
@@ -30,13 +31,14 @@ def _rgb(lab: np.ndarray) -> np.ndarray:
     return np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB) * 255.0, 0, 255)
 
 
-def match_colour(donor: np.ndarray, target: np.ndarray, ring: np.ndarray, parts: np.ndarray | None = None
-                 ) -> np.ndarray:
+def match_colour(donor: np.ndarray, target: np.ndarray, ring: np.ndarray, parts: np.ndarray | None = None,
+                 lips: np.ndarray | None = None) -> np.ndarray:
     """donor (H, W, 3) float or uint8 RGB with its colour statistics on ``ring`` moved to the target's (float32).
 
     ``parts`` (H, W) in [0, 1]: eye openings and inner mouth (:func:`stngan.data.tone.bright_parts`), which take
     only ``PART_SHIFT`` of the skin's shift and none of its contrast change: sclera and teeth do not darken
-    with the skin (a dark face's eye whites are as bright as a light face's)."""
+    with the skin (a dark face's eye whites are as bright as a light face's). ``lips`` (H, W) in [0, 1]
+    (:func:`lip_map`): there the chroma's distance from the skin's is scaled by ``LIP_CHROMA``."""
     if ring.sum() < 16:
         return donor.astype(np.float32)
     d, t = _lab(donor), _lab(target)
@@ -49,7 +51,22 @@ def match_colour(donor: np.ndarray, target: np.ndarray, ring: np.ndarray, parts:
         return _rgb(skin)
     kept = d + PART_SHIFT * (tm - dm)
     p = parts[..., None]
-    return _rgb((p * kept + (1 - p) * skin).astype(np.float32))
+    out = p * kept + (1 - p) * skin
+    if lips is not None:  # the lips' own colour relative to the skin, toned down: a donor's lipstick is not theirs
+        toned = out.copy()
+        toned[..., 1:] = tm[1:] + LIP_CHROMA * (out[..., 1:] - tm[1:])
+        q = lips[..., None]
+        out = q * toned + (1 - q) * out
+    return _rgb(out.astype(np.float32))
+
+
+def lip_map(landmarks: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(H, W) float32 in [0, 1]: between the outer (48-59) and inner (60-67) lip lines, edge softened by 1 px."""
+    lm = np.round(np.asarray(landmarks, np.float64) * 16).astype(np.int32)
+    canvas = np.zeros((height, width), np.uint8)
+    cv2.fillPoly(canvas, [lm[48:60]], 255, cv2.LINE_AA, 4)
+    cv2.fillPoly(canvas, [lm[60:68]], 0, cv2.LINE_AA, 4)
+    return cv2.GaussianBlur(canvas.astype(np.float32) / 255.0, (0, 0), 1.0)
 
 
 def _spread(values: np.ndarray) -> float:

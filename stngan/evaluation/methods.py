@@ -18,6 +18,7 @@ import torch
 from stngan.evaluation.batch import MethodInput, from_uint8_images, to_uint8_images
 from stngan.evaluation.external import ExternalOutputs
 from stngan.evaluation.method import Method, MethodError
+from stngan.errors import InputError
 from stngan.inference.inpainter import Inpainter
 
 
@@ -75,6 +76,9 @@ class CheckpointMethod(Method):
         self.inpainter = Inpainter(path, device=device, amp="none", allowed_kinds=("si", "stn", "partialconv"),
                                    blend=blend)
         m = self.inpainter.cfg.model
+        if m.exemplar:
+            raise InputError(f"{path} is an exemplar model (it needs a donor per face): measure it with "
+                             f"benchmarks/bench_realism.py, not stngan evaluate")
         self.uses_landmarks, self.history = self.inpainter.uses_landmarks, self.inpainter.history
         name = label or checkpoint_label(m.kind, m.landmarks, m.bgcp)
         self.label = name if blend == "none" or label else f"{name} + {blend} blend"

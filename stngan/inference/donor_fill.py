@@ -15,16 +15,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from stngan.data.tone import bright_parts
-from stngan.donors.attributes import inter_ocular, measure, skin_ring
+from stngan.donors.attributes import inter_ocular, measure
 from stngan.donors.bank import DonorBank, shipped_bank_dir
-from stngan.donors.choose import Choice, choose_identity, variant_weights
-from stngan.donors.harmonise import match_colour, match_detail
+from stngan.donors.choose import Choice, choose_identity
+from stngan.donors.exemplar import exemplar_channels, harmonised_donor
 from stngan.donors.smoothing import OneEuro
-from stngan.donors.warp import TargetMesh, mirror, support_points, warp_face
-from stngan.faces.landmarks import landmark_attributes
+from stngan.faces.condition import render_condition
 from stngan.inference.blend import BLEND_MODES, coarse_poisson_blend
 from stngan.inference.crops import CropInput, to_uint8
+from stngan.inference.inpainter import Inpainter
 from stngan.inference.temporal import DEFAULT_WEIGHT, check_weight
 
 MIN_CROP, MAX_CROP = 96, 256  # 256: about the bank's own resolution (a 256² donor image, face 1.6x inside)
@@ -37,19 +36,19 @@ class DonorInpainter:
     Per track: one donor identity for the track's whole life (chosen on its first face from the visible skin
     and the pose, :mod:`stngan.donors.choose`), its landmarks filtered by a one-euro filter (video: jitter
     removed, a blink kept), and a fixed grain pattern. ``seed`` and ``pinned`` (``--donor ID``) as in
-    :func:`~stngan.donors.choose.choose_identity`.
+    :func:`~stngan.donors.choose.choose_identity`. ``refiner``: an exemplar-conditioned G (``model.exemplar``)
+    that gets the harmonised donor and its validity as input and paints the fill (its own blend), instead of
+    the donor being pasted.
     """
 
     kind = "donor"
-    runtime_name = "donor warp"
     history = 0
-    pixel_aligned = True  # crops copy frame pixels 1:1: no resampling blur on the way in or out
     smooth_radius = 0  # landmarks arrive unsmoothed: the one-euro filter here smooths them without lag
     crop_size = 128  # nominal, for landmark perturbation (--perturb is given in 128-px crop pixels)
 
     def __init__(self, bank: str | Path | DonorBank | None = None, seed: int = 0, pinned: int | None = None,
                  blend: str = "poisson", temporal: float = DEFAULT_WEIGHT, video: bool = True,
-                 max_crop: int = MAX_CROP) -> None:
+                 max_crop: int = MAX_CROP, refiner: Inpainter | None = None) -> None:
         if blend not in BLEND_MODES:
             raise ValueError(f"unknown blend mode {blend!r}; use one of {', '.join(BLEND_MODES)}")
         self.bank = bank if isinstance(bank, DonorBank) else DonorBank(bank or shipped_bank_dir())
@@ -58,25 +57,48 @@ class DonorInpainter:
         self.seed, self.pinned, self.blend, self.video = seed, pinned, blend, video
         self.temporal = check_weight(temporal)
         self.max_crop = max_crop
-        self.device = torch.device("cpu")
+        self.refiner = refiner  # an exemplar G (model.exemplar) that refines the donor instead of pasting it
+        self.device = torch.device("cpu") if refiner is None else refiner.device
         self.path = self.bank.path
         self.choices: dict[int, Choice] = {}
         self._filters: dict[int, OneEuro] = {}
         self._noise: dict[int, np.ndarray] = {}  # per track (a track's crops all have one size)
 
+    @property
+    def pixel_aligned(self) -> bool:
+        """Crops copy frame pixels 1:1 (no resampling blur on the way in or out); a refiner G takes its size."""
+        return self.refiner is None
+
+    @property
+    def runtime_name(self) -> str:
+        return "donor warp" if self.refiner is None else f"donor warp + exemplar G ({self.refiner.runtime_name})"
+
     def crop_size_for(self, side: float) -> int:
-        """Crop pixels for a crop window of ``side`` frame pixels: about one per frame pixel."""
+        """Crop pixels for a crop window of ``side`` frame pixels: about one per frame pixel (the refiner's input
+        size with one)."""
+        if self.refiner is not None:
+            return self.refiner.crop_size
         return int(np.clip(math.ceil(side), MIN_CROP, self.max_crop))
 
-    def inpaint(self, items: list[CropInput]) -> list[torch.Tensor]:
-        return [self.fill(item) for item in items]
+    def inpaint(self, items: list[CropInput]) -> list[torch.Tensor] | torch.Tensor:
+        if self.refiner is None:
+            return [self._paste(item, *self.donor(item)) for item in items]
+        if not items:
+            return torch.empty(0, 3, self.crop_size, self.crop_size)
+        conds = []
+        for item in items:
+            donor, valid, lm = self.donor(item)
+            landmarks = render_condition(lm, size=item.x_hat.shape[-1])
+            conds.append(torch.from_numpy(np.concatenate([landmarks, exemplar_channels(donor, valid)])))
+        return self.refiner.inpaint_tensors(torch.stack([i.x_hat for i in items]), torch.stack([i.mask for i in items]),
+                                            torch.stack(conds), [i.track for i in items])
 
     def choice(self, track: int) -> Choice | None:
         return self.choices.get(track)
 
-    def fill(self, item: CropInput) -> torch.Tensor:
-        """One crop's composite y (3, S, S) in [-1, 1]."""
-        size = item.x_hat.shape[-1]
+    def donor(self, item: CropInput) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The track's donor for this crop, warped and harmonised: (S, S, 3) float32 in [0, 255], valid (S, S)
+        bool, and the (filtered) landmarks it was warped to."""
         mask = item.mask[0].numpy() > 0.5
         visible = ~mask
         crop = to_uint8(item.x_hat)
@@ -85,17 +107,12 @@ class DonorInpainter:
         if choice is None:
             choice = choose_identity(self.bank, measure(crop, lm, visible), self.seed, item.track, self.pinned)
             self.choices[item.track] = choice
-        _, _, mouth, _, eyes = landmark_attributes(lm)
-        warped = np.zeros((size, size, 3), np.float32)
-        mesh = TargetMesh(support_points(lm), size, size)
-        for row, weight in variant_weights(self.bank, choice.identity, float(mouth), float(eyes)):
-            image, points = self.bank.image(row), self.bank.landmarks[row]
-            if choice.mirrored:
-                image, points = mirror(image, points)
-            warped += weight * warp_face(image, points, mesh).astype(np.float32)
-        ring = skin_ring((size, size), lm, visible)
-        donor = match_colour(warped, crop, ring, bright_parts(lm, size, size))
-        donor = match_detail(donor, crop, ring, self._grain(item.track, size))
+        grain = self._grain(item.track, crop.shape[0])
+        donor, valid = harmonised_donor(self.bank, choice.identity, choice.mirrored, crop, lm, visible, grain)
+        return donor, valid, lm
+
+    def _paste(self, item: CropInput, donor: np.ndarray, valid: np.ndarray, lm: np.ndarray) -> torch.Tensor:
+        """The donor itself as the fill: crop composite y (3, S, S) in [-1, 1]."""
         fill = torch.from_numpy(np.ascontiguousarray(donor)).permute(2, 0, 1).float().div(127.5).sub(1)[None]
         fill = fill.clamp(-1, 1)
         x_hat, m = item.x_hat[None], item.mask[None]

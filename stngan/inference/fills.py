@@ -1,6 +1,7 @@
 """Which fill a command runs: ``--model donor`` (the default) is the exemplar fill from synthetic donors
 (:mod:`stngan.inference.donor_fill`); any other value a learned model (:class:`~stngan.inference.inpainter.
-Inpainter`: a shipped name such as ``si_lm`` / ``si_lm_fast``, a checkpoint, a run folder or an export)."""
+Inpainter`: a shipped name such as ``si_lm`` / ``si_lm_fast``, a checkpoint, a run folder or an export). A
+learned exemplar model (``model.exemplar``) runs inside the donor fill, which hands it each track's donor."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,6 +27,9 @@ def open_inpainter(model: str | Path | None = None, *, device: str = "cpu", amp:
     identity) and ``bank`` (a bank folder instead of the shipped one) belong to the donor fill."""
     if is_donor(model):
         return DonorInpainter(bank, seed=seed, pinned=donor, blend=blend, temporal=temporal)
+    learned = Inpainter(model, device=device, amp=amp, blend=blend, temporal=temporal, runtime=runtime)
+    if learned.config.model.exemplar:  # G refines the donor of each track: the donor machinery feeds it
+        return DonorInpainter(bank, seed=seed, pinned=donor, blend=blend, temporal=temporal, refiner=learned)
     if donor is not None or bank is not None:
-        raise UserError("--donor and --donor-bank go with --model donor (the default), not a learned model")
-    return Inpainter(model, device=device, amp=amp, blend=blend, temporal=temporal, runtime=runtime)
+        raise UserError("--donor and --donor-bank go with the donor fill (the default) or an exemplar model")
+    return learned

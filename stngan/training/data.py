@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from stngan.config import ExperimentConfig
 from stngan.data.datasets import FrameDataset, MotionWindowDataset, WindowDataset
 from stngan.data.store import FaceStore, StoreError
+from stngan.donors.exemplar import RandomExemplar
 from stngan.errors import InputError
 from stngan.training.distributed import DistInfo
 
@@ -102,7 +103,8 @@ def build_dataset(cfg: ExperimentConfig, store: Path, split: str | None = None, 
     if cfg.model.kind == "stn":
         return WindowDataset(store, T=cfg.model.T, **common)
     faces = dict(rotate=d.rotate, scale=d.scale, occluders=d.occluders) if augment else {}
-    return FrameDataset(store, **common, **faces)
+    exemplar = RandomExemplar(d.donor_bank) if cfg.model.exemplar else None
+    return FrameDataset(store, **common, **faces, exemplar=exemplar)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,9 @@
 
 - STN from an SI checkpoint (paper 3.2): the SI modules inside the STN wrappers take the SI weights, the
   temporal blocks keep their zero-output initialisation, so the STN starts equal to the SI model;
+- an exemplar SI (``model.exemplar``) from a plain SI checkpoint: the first convolution's weights for the extra
+  input channels (the warped donor and its validity) start at zero, so the new G starts equal to the old one
+  and learns to use the donor;
 - any other kind from a checkpoint of the same architecture.
 G and its EMA come from the checkpoint's EMA weights unless (STN) its training weights are there; D comes
 from its training weights when present, else it starts fresh (an exported model has EMA weights only).
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
 from safetensors.torch import load_file
 from torch import nn
 
@@ -23,7 +27,21 @@ def init_from(cfg: ExperimentConfig, g: nn.Module, g_ema: nn.Module, d: nn.Modul
     if cfg.model.kind == "stn":
         load_spatial_into(ckpt, g, g_ema, d)
     else:
-        load_weights_from(ckpt, g, g_ema, d)
+        source, _ = read_meta(ckpt)
+        load_weights_from(ckpt, g, g_ema, d, widen=cfg.model.exemplar and not source.model.exemplar)
+
+
+def widened_inputs(tensors: dict, g: nn.Module) -> dict:
+    """``tensors`` with every weight that has fewer input channels (dim 1) than G's padded with zeros there."""
+    target = g.state_dict()
+    out = dict(tensors)
+    for key, value in tensors.items():
+        want = target.get(key)
+        if want is not None and value.ndim == 4 and value.shape != want.shape and value.shape[0] == want.shape[0] \
+                and value.shape[1] < want.shape[1] and value.shape[2:] == want.shape[2:]:
+            pad = value.new_zeros(value.shape[0], want.shape[1] - value.shape[1], *value.shape[2:])
+            out[key] = torch.cat([value, pad], dim=1)
+    return out
 
 
 def _train_weights(ckpt: Path, prefix: str) -> dict | None:
@@ -44,9 +62,12 @@ def load_spatial_into(ckpt: Path, g: nn.Module, g_ema: nn.Module, d: nn.Module |
     load_strict(g_ema.spatial, ema, ckpt)
 
 
-def load_weights_from(ckpt: Path, g: nn.Module, g_ema: nn.Module, d: nn.Module | None) -> None:
-    """G and EMA G from the checkpoint's EMA weights, D from its training weights if it has them."""
+def load_weights_from(ckpt: Path, g: nn.Module, g_ema: nn.Module, d: nn.Module | None, widen: bool = False) -> None:
+    """G and EMA G from the checkpoint's EMA weights, D from its training weights if it has them. ``widen``:
+    an exemplar G from a plain one (:func:`widened_inputs`)."""
     ema = ema_weights(ckpt)
+    if widen:
+        ema = widened_inputs(ema, g)
     load_strict(g, ema, ckpt / "model.safetensors")
     load_strict(g_ema, ema, ckpt / "model.safetensors")
     train_d = _train_weights(ckpt, "D") if d is not None else None

@@ -1,0 +1,77 @@
+"""The exemplar input of an exemplar-conditioned generator (``model.exemplar``): a donor warped onto the
+target's landmarks and harmonised with its visible skin, plus where the warp is valid — the same pixels the
+donor fill pastes (:mod:`stngan.inference.donor_fill`), here handed to G to refine instead.
+
+Training (:class:`stngan.data.datasets.FrameDataset` with ``exemplar``) draws the identity at random per
+sample from the bank: the bank's faces are other latents than any store's, so the exemplar is always
+*another* identity than the ground truth and G cannot learn to copy it. Inference keeps one per track
+(:mod:`stngan.donors.choose`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from stngan.config import EXEMPLAR_CHANNELS
+from stngan.data.tone import bright_parts
+from stngan.donors.attributes import skin_ring
+from stngan.donors.bank import DonorBank, shipped_bank_dir
+from stngan.donors.choose import variant_weights
+from stngan.donors.harmonise import lip_map, match_colour, match_detail
+from stngan.donors.warp import TargetMesh, mirror, support_points, warp_face
+from stngan.faces.landmarks import landmark_attributes
+
+
+
+def harmonised_donor(bank: DonorBank, identity: int, mirrored: bool, crop: np.ndarray, landmarks: np.ndarray,
+                     visible: np.ndarray, grain: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The identity's variants for this expression, warped onto ``landmarks`` (crop px) of the (S, S, 3) uint8
+    ``crop`` and matched to its visible skin (``visible`` (S, S) bool) → (donor (S, S, 3) float32 in [0, 255],
+    valid (S, S) bool: inside the warp's triangles)."""
+    size = crop.shape[0]
+    lm = np.asarray(landmarks, np.float64)
+    _, _, mouth, _, eyes = landmark_attributes(lm)
+    mesh = TargetMesh(support_points(lm), size, size)
+    warped = np.zeros((size, size, 3), np.float32)
+    for row, weight in variant_weights(bank, identity, float(mouth), float(eyes)):
+        image, points = bank.image(row), bank.landmarks[row]
+        if mirrored:
+            image, points = mirror(image, points)
+        warped += weight * warp_face(image, points, mesh).astype(np.float32)
+    ring = skin_ring((size, size), lm, visible)
+    donor = match_colour(warped, crop, ring, bright_parts(lm, size, size), lip_map(lm, size, size))
+    return match_detail(donor, crop, ring, grain), mesh.valid
+
+
+def exemplar_channels(donor: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """(EXEMPLAR_CHANNELS, S, S) float32: the donor in [-1, 1] and its validity, G's extra input."""
+    rgb = np.clip(donor, 0, 255).transpose(2, 0, 1) / 127.5 - 1.0
+    out = np.concatenate([rgb, valid[None]]).astype(np.float32)
+    assert out.shape[0] == EXEMPLAR_CHANNELS, out.shape
+    return out
+
+
+class RandomExemplar:
+    """Training: ``(crop, landmarks, mask, rng) → exemplar channels`` of a random identity of the bank (mirrored
+    half the time; two draws from ``rng``: the identity, the mirror). Picklable for DataLoader workers: the
+    bank (``path``, "" = the shipped one) opens in the process that first uses it."""
+
+    def __init__(self, path: str = "") -> None:
+        self.path = path
+        self._bank: DonorBank | None = None
+
+    def __getstate__(self) -> dict:
+        return {"path": self.path, "_bank": None}
+
+    @property
+    def bank(self) -> DonorBank:
+        if self._bank is None:
+            self._bank = DonorBank(self.path or shipped_bank_dir())
+        return self._bank
+
+    def __call__(self, crop: np.ndarray, landmarks: np.ndarray, mask: np.ndarray, rng: np.random.Generator
+                 ) -> np.ndarray:
+        bank = self.bank
+        identity = bank.identities[int(rng.integers(len(bank.identities)))]
+        mirrored = bool(rng.random() < 0.5)
+        donor, valid = harmonised_donor(bank, identity, mirrored, crop, landmarks, ~mask.astype(bool))
+        return exemplar_channels(donor, valid)
