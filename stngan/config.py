@@ -130,9 +130,12 @@ class LossConfig:
     lambda_warp: float = 0.0  # STN: warping consistency inside the mask (not in the paper; needs data.motion)
     lambda_colour: float = 0.0  # masked L1 of the blurred fill: its colour and brightness (not in the paper)
     lambda_distill: float = 0.0  # with train.teacher: L1 to the teacher's fill and its gradients (losses.distill_loss)
+    # model.exemplar: L1 of the fill's fine detail to the warped donor's (losses.masked_detail_l1; not in the paper)
+    lambda_exemplar: float = 0.0
 
     def validate(self) -> None:
-        for name in ("lambda_gp", "lambda_pct", "lambda_l1", "lambda_warp", "lambda_colour", "lambda_distill"):
+        for name in ("lambda_gp", "lambda_pct", "lambda_l1", "lambda_warp", "lambda_colour", "lambda_distill",
+                     "lambda_exemplar"):
             _check(getattr(self, name) >= 0, f"loss.{name}", ">= 0", getattr(self, name))
         _check(self.vgg_weights in ("imagenet", "random"), "loss.vgg_weights", "imagenet or random",
                self.vgg_weights)
@@ -198,6 +201,9 @@ class ExperimentConfig:
                "false unless model.kind is stn", self.train.train_only_temporal)
         _check(not self.data.motion.enabled or self.model.kind == "stn", "data.motion.enabled",
                "false unless model.kind is stn", self.data.motion.enabled)
+        _check(not self.loss.lambda_exemplar or self.model.exemplar, "loss.lambda_exemplar",
+               "0 unless model.exemplar is true (the loss compares the fill with the donor G is given)",
+               self.loss.lambda_exemplar)
         _check(not self.loss.lambda_warp or self.data.motion.enabled, "loss.lambda_warp",
                "0 unless data.motion.enabled is true (the loss needs the known flow)", self.loss.lambda_warp)
         _check(not self.data.motion.enabled or self.model.T >= 2, "model.T", ">= 2 with data.motion.enabled",

@@ -92,17 +92,26 @@ def masked_l1(real: torch.Tensor, fake: torch.Tensor, mask: torch.Tensor) -> tor
 COLOUR_BLUR_PX = 8  # box side of the low-pass in masked_colour_l1 (a mask circle is ~20-40 px across at 128²)
 
 
+def _box_blur(v: torch.Tensor, k: int = COLOUR_BLUR_PX) -> torch.Tensor:
+    """k×k box blur of (B, C, H, W), edges replicated (same size out)."""
+    return F.avg_pool2d(F.pad(v, (k // 2, (k - 1) // 2, k // 2, (k - 1) // 2), mode="replicate"), k, stride=1)
+
+
 def masked_colour_l1(real: torch.Tensor, fake: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean |blur(x) − blur(y)| over the masked pixels: the error of the fill's local colour and brightness
     (COLOUR_BLUR_PX box blur), blind to texture of zero local mean; frames or (B, T, ...) windows."""
     if fake.dim() == 5:
         real, fake, mask = real.flatten(0, 1), fake.flatten(0, 1), mask.flatten(0, 1)
-    k = COLOUR_BLUR_PX
+    return masked_l1(_box_blur(real), _box_blur(fake), mask)
 
-    def blur(v: torch.Tensor) -> torch.Tensor:
-        return F.avg_pool2d(F.pad(v, (k // 2, (k - 1) // 2, k // 2, (k - 1) // 2), mode="replicate"), k, stride=1)
 
-    return masked_l1(blur(real), blur(fake), mask)
+def masked_detail_l1(exemplar: torch.Tensor, fake: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, Logs]:
+    """Mean |hp(y) − hp(e)| over the masked pixels, hp(v) = v − blur(v) (COLOUR_BLUR_PX box): the fill's fine
+    detail against the warped donor's (not in the paper: with ``masked_colour_l1`` to the real face, the colour
+    comes from the person and the eyes', lids' and teeth's texture from the donor). (B, 3, H, W) frames; ``mask``
+    should leave out where the donor's warp is invalid."""
+    value = masked_l1(exemplar - _box_blur(exemplar), fake - _box_blur(fake), mask)
+    return value, {"g/exemplar_detail": value.item()}
 
 
 def _differences(v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

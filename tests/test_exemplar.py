@@ -78,7 +78,7 @@ def exemplar_run(tmp_path_factory):
     cfg = config.load(TINY, [f"data.source={root / 'store'}", f"out_dir={root / 'runs'}", "data.workers=0",
                              "train.batch_size=2", "train.iters=2", "train.decay_start=1", "train.ckpt_every=2",
                              "train.sample_every=1000",
-                             "loss.lambda_pct=0", "loss.lambda_l1=10", "model.exemplar=true",
+                             "loss.lambda_pct=0", "loss.lambda_l1=10", "model.exemplar=true", "loss.lambda_exemplar=1",
                              f"train.init_from={plain}"])
     return plain, start_run(cfg)
 

@@ -206,3 +206,17 @@ def test_g_loss_adds_the_colour_term_when_weighted(vgg):
     loss, logs = g_loss(D, vgg, real, fake, mask, lambda_pct=0.0, lambda_colour=5.0)
     torch.testing.assert_close(loss, -critic_score(D(fake, mask)).mean() + 5.0 * masked_colour_l1(real, fake, mask))
     assert set(logs) == {"g/adv", "g/colour_masked", "g/loss"}
+
+
+def test_masked_detail_l1_sees_texture_not_colour():
+    from stngan.losses import masked_detail_l1
+
+    torch.manual_seed(0)
+    texture = torch.rand(1, 3, 32, 32) - 0.5
+    mask = torch.ones(1, 1, 32, 32)
+    same, _ = masked_detail_l1(texture, texture + 0.3, mask)  # another colour, the same detail
+    assert float(same) < 1e-6
+    flat, logs = masked_detail_l1(texture, torch.zeros_like(texture), mask)  # the detail missing
+    assert float(flat) > 0.1 and logs["g/exemplar_detail"] == pytest.approx(float(flat))
+    outside, _ = masked_detail_l1(texture, torch.zeros_like(texture), torch.zeros_like(mask))
+    assert float(outside) == 0.0

@@ -86,6 +86,12 @@ class GanInpainting(InpaintingMethod):
         y = self.inpaint(self.g, batch)
         loss, logs = losses.g_loss(self.d, self.vgg, batch["x"], y, batch["mask"], self.cfg.loss.lambda_pct,
                                    self.cfg.loss.lambda_l1, self.cfg.loss.lambda_colour)
+        if self.cfg.loss.lambda_exemplar:
+            first = self.cfg.model.cond_channels  # cond: landmark maps, then the donor (3) and its validity
+            donor, valid = batch["cond"][:, first:first + 3], batch["cond"][:, first + 3:first + 4]
+            detail, detail_logs = losses.masked_detail_l1(donor, y, batch["mask"] * valid)
+            loss = loss + self.cfg.loss.lambda_exemplar * detail
+            logs = {**logs, **detail_logs, "g/loss": loss.item()}
         return self.with_warp(batch, y, loss, logs)
 
     def with_warp(self, batch: Batch, y: torch.Tensor, loss: torch.Tensor,
