@@ -22,6 +22,9 @@ Scored are the faces of *face tracks*: tracks with at least one 68-landmark fit 
 * FD-dlib: Fréchet distance between dlib face-recognition embeddings of the original faces and of each
   method's faces (every face of every clip; square crops of the face box × 1.4 at 150 px, all versions
   aligned with the original's landmarks), i.e. how far the set of inpainted faces is from the real ones.
+* does the fill follow the person (issue 27): dlib's 68 points re-predicted on every version in the face's
+  box, Pearson r of mouth and eye opening against the original's; detail ratio of eye band and mouth
+  (:mod:`stngan.metrics.realism`); identity spread: mean embedding distance to the track's mean.
 
 Writes OUT/table.md and OUT/results.json; CLI outputs stay in OUT/work.
 """
@@ -42,11 +45,13 @@ from bench_colour import FLOW_MARGIN, frame_masks, window  # noqa: E402
 from bench_coverage import cli_options, run_cli  # noqa: E402
 from bench_detectors import machine_line, read_frames  # noqa: E402
 
+from stngan.faces.landmarks import LandmarkPredictor, landmark_attributes  # noqa: E402
 from stngan.inference.sidecar import FaceRecord, Sidecar, sidecar_path_for  # noqa: E402
 from stngan.metrics.colour import fill_colour_error  # noqa: E402
 from stngan.metrics.face_embedding import DlibFaceEmbedder  # noqa: E402
 from stngan.metrics.flicker import backward_flow, warping_error  # noqa: E402
 from stngan.metrics.frechet import frechet_distance, gaussian_stats  # noqa: E402
+from stngan.metrics.realism import PARTS, detail_ratio, part_patch  # noqa: E402
 
 BAND_PX = 8
 CLIP_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv")
@@ -64,6 +69,10 @@ class ClipScores:
     delta_e: dict[str, list[float]] = field(default_factory=dict)
     chips: dict[str, list[np.ndarray]] = field(default_factory=dict)
     landmarks: list[np.ndarray] = field(default_factory=list)
+    tracks: list[int] = field(default_factory=list)  # the track of each chip
+    # dlib's 68 points re-predicted on each image in the face's box: [mouth opening, eye opening] per face
+    openness: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    detail: dict[str, dict[str, list[float]]] = field(default_factory=dict)  # label -> part -> ratios
 
 
 def face_chip(img: np.ndarray, face: FaceRecord) -> tuple[np.ndarray, np.ndarray]:
@@ -79,7 +88,7 @@ def face_tracks(by_frame: dict[int, list[FaceRecord]]) -> set[int]:
     return {f.track for faces in by_frame.values() for f in faces if f.rule.startswith("lm68")}
 
 
-def score_clip(original: Path, masked: Path, outs: dict[str, Path]) -> ClipScores:
+def score_clip(original: Path, masked: Path, outs: dict[str, Path], predictor: LandmarkPredictor) -> ClipScores:
     by_frame = Sidecar.load(sidecar_path_for(masked)).faces_by_frame()
     real = face_tracks(by_frame)
     labels = ["original", "telea", *outs]
@@ -99,8 +108,14 @@ def score_clip(original: Path, masked: Path, outs: dict[str, Path]) -> ClipScore
                 continue
             _, affine = face_chip(orig, face)
             scores.landmarks.append(face.landmarks @ affine[:, :2].T + affine[:, 2])
+            scores.tracks.append(face.track)
             for label, img in imgs.items():
                 scores.chips.setdefault(label, []).append(face_chip(img, face)[0])
+                attrs = landmark_attributes(predictor.predict(img, face.box))
+                scores.openness.setdefault(label, []).append(np.array([attrs[2], attrs[4]]))
+                for part in PARTS:
+                    ratio = detail_ratio(part_patch(img, face.landmarks, part), part_patch(orig, face.landmarks, part))
+                    scores.detail.setdefault(label, {}).setdefault(part, []).append(ratio)
                 if label != "original":
                     scores.delta_e.setdefault(label, []).append(fill_colour_error(orig, img, m)["de_means"])
         if prev is not None and union_all.any():
@@ -172,6 +187,44 @@ def table(per_clip: dict[str, ClipScores], fd: dict[str, float], fd_sd: dict[str
     return "\n".join(rows)
 
 
+def pearson(a: np.ndarray, b: np.ndarray) -> float:
+    if len(a) < 3 or np.std(a) == 0 or np.std(b) == 0:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def identity_spread(feats: np.ndarray, tracks: list[int]) -> float:
+    """Mean dlib-embedding distance of each face to its track's mean embedding (how steady one identity is)."""
+    t = np.asarray(tracks)
+    return float(np.mean([np.linalg.norm(feats[t == k] - feats[t == k].mean(0), axis=1).mean() for k in set(tracks)]))
+
+
+def motion_table(per_clip: dict[str, ClipScores], labels: list[str]) -> tuple[str, dict]:
+    """Per clip and method: Pearson r of mouth / eye opening (dlib on the output vs on the original, issue 27:
+    the fill follows the person), detail of eyes / mouth vs the clip's own face (median), identity spread
+    within tracks (dlib embeddings; the original's is the floor, a new identity per frame would be ~0.5)."""
+    embedder = DlibFaceEmbedder()
+    rows = ["| clip | method | r mouth opening | r eye opening | detail eyes | detail mouth | identity spread |",
+            "|---" * 7 + "|"]
+    out: dict = {}
+    for clip, s in per_clip.items():
+        if not s.landmarks:
+            continue
+        lms = np.stack(s.landmarks)
+        ref = np.stack(s.openness["original"])
+        for label in ["original", "telea", *labels]:
+            got = np.stack(s.openness[label])
+            feats = embedder.embed(np.stack(s.chips[label]), lms)
+            entry = {"r_mouth": pearson(ref[:, 0], got[:, 0]), "r_eyes": pearson(ref[:, 1], got[:, 1]),
+                     "detail_eyes": float(np.median(s.detail[label]["eyes"])),
+                     "detail_mouth": float(np.median(s.detail[label]["mouth"])),
+                     "identity_spread": identity_spread(feats, s.tracks)}
+            out.setdefault(clip, {})[label] = entry
+            rows.append(f"| {clip} | {label} | {entry['r_mouth']:.2f} | {entry['r_eyes']:.2f} | "
+                        f"{entry['detail_eyes']:.2f} | {entry['detail_mouth']:.2f} | {entry['identity_spread']:.3f} |")
+    return "\n".join(rows), out
+
+
 def parse_methods(specs: list[str]) -> dict[str, list[str]]:
     methods = {}
     for spec in specs:
@@ -195,6 +248,7 @@ def main() -> None:
     clips = sorted(p for p in args.feat_data.glob("*") if p.suffix.lower() in CLIP_SUFFIXES) + args.clip
     helps = (cli_options(args.stngan), "--lossless --overwrite --quiet")
     per_clip: dict[str, ClipScores] = {}
+    predictor = LandmarkPredictor()
     for clip in clips:
         work = args.out / "work" / clip.stem
         masked = work / "masked.mkv"
@@ -207,21 +261,23 @@ def main() -> None:
         for label, extra in methods.items():
             if not (args.reuse and outs[label].exists()):
                 run_cli(args.stngan, "inpaint", masked, outs[label], helps[1], extra)
-        per_clip[clip.name] = score_clip(clip, masked, outs)
+        per_clip[clip.name] = score_clip(clip, masked, outs, predictor)
         print(f"{clip.name}: " + ", ".join(f"{k} {mean(v):.2f}" for k, v in per_clip[clip.name].flicker.items()),
               flush=True)
     labels = list(methods)
     fd, fd_sd = fd_dlib(list(per_clip.values()), ["telea", *labels])
+    motion, motion_results = motion_table(per_clip, labels)
     text = (f"# Flicker, colour and FD-dlib of inpainted faces on real clips\n\n{machine_line()}; methods: "
             + ", ".join(f"{k} = `stngan inpaint {shlex.join(v)}`" for k, v in methods.items())
-            + f"\n\n{table(per_clip, fd, fd_sd, labels)}\n")
+            + f"\n\n{table(per_clip, fd, fd_sd, labels)}\n\n{motion}\n")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "table.md").write_text(text)
     results = {clip: {"flicker": {k: mean(v) for k, v in s.flicker.items()},
                       "flicker_all_masks": {k: mean(v) for k, v in s.flicker_all.items()},
                       "band": {k: mean(v) for k, v in s.band.items()}, "inner": {k: mean(v) for k, v in s.inner.items()},
                       "delta_e_of_means": {k: mean(v) for k, v in s.delta_e.items()}} for clip, s in per_clip.items()}
-    (args.out / "results.json").write_text(json.dumps({"clips": results, "fd_dlib": fd, "fd_dlib_sd": fd_sd}, indent=1))
+    (args.out / "results.json").write_text(json.dumps({"clips": results, "fd_dlib": fd, "fd_dlib_sd": fd_sd,
+                                                       "follows": motion_results}, indent=1))
     print(text)
 
 

@@ -6,8 +6,8 @@
 - skin tone: ITA (:func:`stngan.metrics.colour.ita_degrees`) on the *skin ring*: inside the face outline
   (jaw and brows), outside the privacy mask's circles grown by a margin — visible on a masked target, so a
   donor's tone is measured on the skin a target shows;
-- glasses: horizontal-edge energy in the bands beside the eyes (temples: frame arms), relative to the
-  cheeks'; measured on visible pixels only. A weak cue (hair and ears cross the bands too): docs/DONORS.md.
+- glasses: the horizontal edge of a frame's bridge between the eyes, relative to the cheeks' edges; visible
+  pixels only, so on a masked target (whose bridge the nose circle covers) it is usually unknown.
 """
 from __future__ import annotations
 
@@ -84,24 +84,28 @@ def _band(shape: tuple[int, int], corners: np.ndarray) -> np.ndarray:
 
 
 def glasses_ratio(img: np.ndarray, landmarks: np.ndarray, visible: np.ndarray | None = None) -> float:
-    """Mean vertical gradient (horizontal edges: frame arms, rims) in the temple bands — outer eye corner to the
-    face edge at eye height — over that of the cheeks; visible pixels only (see module doc)."""
+    """A glasses frame's bridge: the strongest horizontal edge line (mean vertical gradient of one row) on the nose
+    bridge between the eyes — the middle half between the inner eye corners, from a quarter inter-ocular distance
+    above the eye line to just below it — over the cheeks' mean vertical gradient. nan when the bridge is mostly
+    masked (targets: the nose circle usually covers it). Measured on the shipped bank: the one donor with glasses
+    5.5, the others 0.9–2.2 (docs/DONORS.md)."""
     lm = np.asarray(landmarks, np.float64)
     iod = inter_ocular(lm)
     grey = cv2.GaussianBlur(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32), (0, 0), max(0.6, iod / 60))
     gy = np.abs(cv2.Sobel(grey, cv2.CV_32F, 0, 1))
-    h = 0.12 * iod
-    up = np.array([0.0, h])
+    h, w = img.shape[:2]
+    eye_y = (lm[36:42, 1].mean() + lm[42:48, 1].mean()) / 2
+    inner = lm[42, 0] - lm[39, 0]
+    x0, x1 = int(np.clip(lm[39, 0] + 0.25 * inner, 0, w - 1)), int(np.clip(lm[42, 0] - 0.25 * inner, 0, w - 1))
+    y0, y1 = int(np.clip(eye_y - 0.25 * iod, 0, h - 1)), int(np.clip(eye_y + 0.05 * iod, 0, h - 1))
     shape = img.shape[:2]
-    temples = _band(shape, np.array([lm[36] - up, lm[0] - up, lm[0] + up, lm[36] + up])) | \
-        _band(shape, np.array([lm[45] - up, lm[16] - up, lm[16] + up, lm[45] + up]))
     cheeks = _band(shape, np.array([lm[1], lm[31], lm[48], lm[4]])) | _band(shape, np.array([lm[15], lm[35], lm[54], lm[12]]))
-    if visible is not None:
-        temples &= visible
-        cheeks &= visible
-    if temples.sum() < 4 or cheeks.sum() < 4:
+    seen = np.ones(shape, bool) if visible is None else visible
+    bridge, bridge_seen = gy[y0:y1 + 1, x0:x1 + 1], seen[y0:y1 + 1, x0:x1 + 1]
+    cheeks &= seen
+    if x1 <= x0 or y1 <= y0 or bridge_seen.mean() < 0.8 or cheeks.sum() < 4:
         return math.nan
-    return float(gy[temples].mean() / max(float(gy[cheeks].mean()), 1.0))
+    return float(bridge.mean(axis=1).max() / max(float(gy[cheeks].mean()), 1.0))
 
 
 def measure(img: np.ndarray, landmarks: np.ndarray, visible: np.ndarray | None = None) -> FaceAttributes:
