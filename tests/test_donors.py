@@ -262,3 +262,21 @@ def test_copies_pixels_only_on_the_frame_grid():
     assert CropTransform(222.0, 124.0, 137, 137).copies_pixels
     assert not CropTransform(222.3, 124.0, 137, 137).copies_pixels  # off the grid
     assert not CropTransform(222.0, 124.0, 274, 137).copies_pixels  # resampled
+
+
+def test_a_track_keeps_its_colour_move_steady_and_its_detail_level():
+    from stngan.donors.harmonise import COLOUR_FOLLOW, TrackHarmony
+
+    rng = np.random.default_rng(0)
+    donor = np.clip(150 + rng.normal(0, 20, (40, 40, 3)), 0, 255).astype(np.float32)
+    ring = np.zeros((40, 40), bool)
+    ring[:10] = True
+    noise = rng.standard_normal((40, 40)).astype(np.float32)
+    harmony = TrackHarmony()
+    dark, light = np.full((40, 40, 3), 80, np.uint8), np.full((40, 40, 3), 120, np.uint8)
+    first = harmony(donor, dark, ring, None, None, noise)
+    settings = harmony.detail
+    second = harmony(donor, light, ring, None, None, noise)  # the skin jumps by 40 grey levels in one frame
+    step = float(second[:10].mean() - first[:10].mean())
+    assert 0 < step < 2 * COLOUR_FOLLOW * 40  # the fill follows a tenth of the jump, not all of it
+    assert harmony.detail == settings  # the blur and grain chosen on the first face stay

@@ -16,17 +16,19 @@ from stngan.data.tone import bright_parts
 from stngan.donors.attributes import skin_ring
 from stngan.donors.bank import DonorBank, shipped_bank_dir
 from stngan.donors.choose import variant_weights
-from stngan.donors.harmonise import lip_map, match_colour, match_detail
+from stngan.donors.harmonise import TrackHarmony, lip_map
 from stngan.donors.warp import TargetMesh, mirror, support_points, warp_face
 from stngan.faces.landmarks import landmark_attributes
 
 
 
 def harmonised_donor(bank: DonorBank, identity: int, mirrored: bool, crop: np.ndarray, landmarks: np.ndarray,
-                     visible: np.ndarray, grain: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                     visible: np.ndarray, grain: np.ndarray | None = None, harmony: TrackHarmony | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """The identity's variants for this expression, warped onto ``landmarks`` (crop px) of the (S, S, 3) uint8
     ``crop`` and matched to its visible skin (``visible`` (S, S) bool) → (donor (S, S, 3) float32 in [0, 255],
-    valid (S, S) bool: inside the warp's triangles)."""
+    valid (S, S) bool: inside the warp's triangles). ``harmony``: a video track's steady settings
+    (:class:`~stngan.donors.harmonise.TrackHarmony`); without it each call measures its own."""
     size = crop.shape[0]
     lm = np.asarray(landmarks, np.float64)
     _, _, mouth, _, eyes = landmark_attributes(lm)
@@ -38,8 +40,8 @@ def harmonised_donor(bank: DonorBank, identity: int, mirrored: bool, crop: np.nd
             image, points = mirror(image, points)
         warped += weight * warp_face(image, points, mesh).astype(np.float32)
     ring = skin_ring((size, size), lm, visible)
-    donor = match_colour(warped, crop, ring, bright_parts(lm, size, size), lip_map(lm, size, size))
-    return match_detail(donor, crop, ring, grain), mesh.valid
+    return (harmony or TrackHarmony())(warped, crop, ring, bright_parts(lm, size, size), lip_map(lm, size, size),
+                                       grain), mesh.valid
 
 
 def exemplar_channels(donor: np.ndarray, valid: np.ndarray) -> np.ndarray:

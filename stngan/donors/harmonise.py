@@ -1,5 +1,8 @@
 """Make a warped donor look like it belongs to the target photo before the Poisson blend.
 
+In video a track keeps these settings steady (:class:`TrackHarmony`): the colour move is a running average,
+the detail level is set on the track's first face; measured per frame, they made the fill flicker.
+
 1. Colour and lighting: in CIELAB, the donor's skin ring (the same ring of visible skin on both faces,
    :func:`stngan.donors.attributes.skin_ring`) is moved to the target's median, lightness also scaled to its
    contrast (inter-quartile ranges: hair strands crossing the ring do not count; ratio clamped to [0.8, 1.25]); a* and b* only shift, so teeth and eye whites keep their own
@@ -11,6 +14,8 @@ The Poisson blend (:mod:`stngan.inference.blend`) then takes the remaining low-f
 out at the mask edge, so no seam is left.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -31,19 +36,37 @@ def _rgb(lab: np.ndarray) -> np.ndarray:
     return np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB) * 255.0, 0, 255)
 
 
-def match_colour(donor: np.ndarray, target: np.ndarray, ring: np.ndarray, parts: np.ndarray | None = None,
-                 lips: np.ndarray | None = None) -> np.ndarray:
-    """donor (H, W, 3) float or uint8 RGB with its colour statistics on ``ring`` moved to the target's (float32).
+@dataclass(frozen=True)
+class ColourStats:
+    """The colour move of :func:`match_colour`: CIELAB medians of donor and target skin, lightness scale."""
 
-    ``parts`` (H, W) in [0, 1]: eye openings and inner mouth (:func:`stngan.data.tone.bright_parts`), which take
-    only ``PART_SHIFT`` of the skin's shift and none of its contrast change: sclera and teeth do not darken
-    with the skin (a dark face's eye whites are as bright as a light face's). ``lips`` (H, W) in [0, 1]
-    (:func:`lip_map`): there the chroma's distance from the skin's is scaled by ``LIP_CHROMA``."""
+    donor: np.ndarray
+    target: np.ndarray
+    scale: float
+
+    def blended(self, newer: ColourStats, weight: float) -> ColourStats:
+        """``weight`` of ``newer`` and the rest of this one (a track's running estimate)."""
+        return ColourStats((1 - weight) * self.donor + weight * newer.donor,
+                           (1 - weight) * self.target + weight * newer.target,
+                           (1 - weight) * self.scale + weight * newer.scale)
+
+
+def colour_stats(donor: np.ndarray, target: np.ndarray, ring: np.ndarray) -> ColourStats | None:
+    """The donor's and the target's skin on ``ring`` (None for fewer than 16 ring pixels)."""
     if ring.sum() < 16:
+        return None
+    d, t = _lab(donor)[ring], _lab(target)[ring]
+    scale = float(np.clip(_spread(t[:, 0]) / max(_spread(d[:, 0]), 1e-3), *L_SCALE_RANGE))
+    return ColourStats(np.median(d, axis=0), np.median(t, axis=0), scale)
+
+
+def apply_colour(donor: np.ndarray, stats: ColourStats | None, parts: np.ndarray | None = None,
+                 lips: np.ndarray | None = None) -> np.ndarray:
+    """The move of :func:`match_colour` with given statistics (float32 RGB)."""
+    if stats is None:
         return donor.astype(np.float32)
-    d, t = _lab(donor), _lab(target)
-    dm, tm = np.median(d[ring], axis=0), np.median(t[ring], axis=0)
-    scale = float(np.clip(_spread(t[ring][:, 0]) / max(_spread(d[ring][:, 0]), 1e-3), *L_SCALE_RANGE))
+    d = _lab(donor)
+    dm, tm, scale = stats.donor, stats.target, stats.scale
     skin = d.copy()
     skin[..., 0] = (d[..., 0] - dm[0]) * scale + tm[0]
     skin[..., 1:] += tm[1:] - dm[1:]
@@ -58,6 +81,17 @@ def match_colour(donor: np.ndarray, target: np.ndarray, ring: np.ndarray, parts:
         q = lips[..., None]
         out = q * toned + (1 - q) * out
     return _rgb(out.astype(np.float32))
+
+
+def match_colour(donor: np.ndarray, target: np.ndarray, ring: np.ndarray, parts: np.ndarray | None = None,
+                 lips: np.ndarray | None = None) -> np.ndarray:
+    """donor (H, W, 3) float or uint8 RGB with its colour statistics on ``ring`` moved to the target's (float32).
+
+    ``parts`` (H, W) in [0, 1]: eye openings and inner mouth (:func:`stngan.data.tone.bright_parts`), which take
+    only ``PART_SHIFT`` of the skin's shift and none of its contrast change: sclera and teeth do not darken
+    with the skin (a dark face's eye whites are as bright as a light face's). ``lips`` (H, W) in [0, 1]
+    (:func:`lip_map`): there the chroma's distance from the skin's is scaled by ``LIP_CHROMA``."""
+    return apply_colour(donor, colour_stats(donor, target, ring), parts, lips)
 
 
 def lip_map(landmarks: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -81,24 +115,54 @@ def detail(img: np.ndarray, region: np.ndarray) -> float:
     return laplacian_energy(img.astype(np.float32), region)
 
 
-def match_detail(donor: np.ndarray, target: np.ndarray, ring: np.ndarray,
-                 noise: np.ndarray | None = None) -> np.ndarray:
-    """The donor blurred (or given noise) so its detail on ``ring`` matches the target's. ``noise``: a fixed
-    (H, W) unit-variance pattern for the added grain (default: none added)."""
+def detail_settings(donor: np.ndarray, target: np.ndarray, ring: np.ndarray) -> tuple[float, float]:
+    """(blur sigma, grain std) that bring the donor's detail on ``ring`` to the target's: the sigma of
+    ``SIGMAS`` whose detail comes closest, and the grain for what is still missing ((0, 0) for a small ring)."""
     if ring.sum() < 16:
-        return donor
+        return 0.0, 0.0
     want = detail(target, ring)
-    best, best_gap = donor, abs(detail(donor, ring) - want)
+    best, best_sigma, best_gap = donor, 0.0, abs(detail(donor, ring) - want)
     for s in SIGMAS[1:]:
         blurred = cv2.GaussianBlur(donor, (0, 0), s)
         gap = abs(detail(blurred, ring) - want)
         if gap < best_gap:
-            best, best_gap = blurred, gap
+            best, best_sigma, best_gap = blurred, s, gap
         elif gap > best_gap:
             break  # the detail falls monotonically with sigma
     have = detail(best, ring)
-    if noise is not None and have < 0.9 * want:
-        # |Laplacian| of white noise of std s (ksize 1) is about 3.6 s: add the missing part
-        extra = (want - have) / 3.6
-        best = best + extra * noise[..., None]
-    return best
+    # |Laplacian| of white noise of std s (ksize 1) is about 3.6 s: the grain adds the missing part
+    return best_sigma, (want - have) / 3.6 if have < 0.9 * want else 0.0
+
+
+def apply_detail(donor: np.ndarray, sigma: float, grain: float, noise: np.ndarray | None) -> np.ndarray:
+    out = cv2.GaussianBlur(donor, (0, 0), sigma) if sigma > 0 else donor
+    return out + grain * noise[..., None] if noise is not None and grain > 0 else out
+
+
+def match_detail(donor: np.ndarray, target: np.ndarray, ring: np.ndarray,
+                 noise: np.ndarray | None = None) -> np.ndarray:
+    """The donor blurred (or given noise) so its detail on ``ring`` matches the target's. ``noise``: a fixed
+    (H, W) unit-variance pattern for the added grain (default: none added)."""
+    return apply_detail(donor, *detail_settings(donor, target, ring), noise)
+
+
+COLOUR_FOLLOW = 0.1  # weight of each new frame in a track's running colour move
+
+
+class TrackHarmony:
+    """A track's harmonisation kept steady over its frames: the colour move is a running average (each frame
+    weighs ``COLOUR_FOLLOW``), the detail level (blur, grain) is the one of the track's first face."""
+
+    def __init__(self) -> None:
+        self.colour: ColourStats | None = None
+        self.detail: tuple[float, float] | None = None
+
+    def __call__(self, donor: np.ndarray, target: np.ndarray, ring: np.ndarray, parts: np.ndarray | None,
+                 lips: np.ndarray | None, noise: np.ndarray | None) -> np.ndarray:
+        now = colour_stats(donor, target, ring)
+        if now is not None:
+            self.colour = now if self.colour is None else self.colour.blended(now, COLOUR_FOLLOW)
+        out = apply_colour(donor, self.colour, parts, lips)
+        if self.detail is None:
+            self.detail = detail_settings(out, target, ring)
+        return apply_detail(out, *self.detail, noise)

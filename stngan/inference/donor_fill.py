@@ -19,6 +19,7 @@ from stngan.donors.attributes import inter_ocular, measure
 from stngan.donors.bank import DonorBank, shipped_bank_dir
 from stngan.donors.choose import Choice, choose_identity
 from stngan.donors.exemplar import exemplar_channels, harmonised_donor
+from stngan.donors.harmonise import TrackHarmony
 from stngan.donors.smoothing import OneEuro
 from stngan.faces.condition import render_condition
 from stngan.inference.blend import BLEND_MODES, coarse_poisson_blend
@@ -63,6 +64,7 @@ class DonorInpainter:
         self.choices: dict[int, Choice] = {}
         self._filters: dict[int, OneEuro] = {}
         self._noise: dict[int, np.ndarray] = {}  # per track (a track's crops all have one size)
+        self._harmony: dict[int, TrackHarmony] = {}
 
     @property
     def pixel_aligned(self) -> bool:
@@ -108,7 +110,8 @@ class DonorInpainter:
             choice = choose_identity(self.bank, measure(crop, lm, visible), self.seed, item.track, self.pinned)
             self.choices[item.track] = choice
         grain = self._grain(item.track, crop.shape[0])
-        donor, valid = harmonised_donor(self.bank, choice.identity, choice.mirrored, crop, lm, visible, grain)
+        harmony = self._harmony.setdefault(item.track, TrackHarmony()) if self.video else None
+        donor, valid = harmonised_donor(self.bank, choice.identity, choice.mirrored, crop, lm, visible, grain, harmony)
         return donor, valid, lm
 
     def _paste(self, item: CropInput, donor: np.ndarray, valid: np.ndarray, lm: np.ndarray) -> torch.Tensor:
@@ -135,8 +138,8 @@ class DonorInpainter:
         return self._noise[track]
 
     def end_track(self, track: int) -> None:
-        self._filters.pop(track, None)
-        self._noise.pop(track, None)
+        for state in (self._filters, self._noise, self._harmony):
+            state.pop(track, None)
 
     def reset(self) -> None:
-        self._filters, self._noise, self.choices = {}, {}, {}
+        self._filters, self._noise, self._harmony, self.choices = {}, {}, {}, {}
