@@ -68,9 +68,12 @@ def choose_identity(bank: DonorBank, target: FaceAttributes, seed: int = 0, trac
     return Choice(ident, mirrored, cost)
 
 
-def variant_weights(bank: DonorBank, identity: int, mouth_open: float, eyes_open: float) -> list[tuple[int, float]]:
+def variant_weights(bank: DonorBank, identity: int, mouth_open: float, eyes_open: float,
+                    eyes_reference: float | None = None) -> list[tuple[int, float]]:
     """(bank row, weight) pairs (weights > 0, summing to 1) for a target expression (IOD-normalised inner-lip
-    gap and eyelid gap, :func:`stngan.faces.landmarks.landmark_attributes`)."""
+    gap and eyelid gap, :func:`stngan.faces.landmarks.landmark_attributes`). ``eyes_reference``: the person's
+    own open-eye gap (a video track's, :class:`EyeReference`): openness is then measured against it, not
+    against the donor's, so narrow eyes held open stay open and only a blink closes the lids."""
     rows = bank.variants_of(identity)
     grid: dict[tuple[float, float], int] = {}
     for r in rows:
@@ -88,7 +91,10 @@ def variant_weights(bank: DonorBank, identity: int, mouth_open: float, eyes_open
     wm = _interp_weights(mouth_open, m_measured)
     if len(eyes_levels) == 2:
         e_open, e_closed = (bank.attribute(grid[(mouths[0], e)], "eyes_open") for e in eyes_levels)
-        fraction = (eyes_open - e_closed) / max(e_open - e_closed, 1e-6)  # 1: as open as the donor, 0: closed
+        if eyes_reference is None:
+            fraction = (eyes_open - e_closed) / max(e_open - e_closed, 1e-6)  # 1: as open as the donor, 0: closed
+        else:
+            fraction = eyes_open / max(eyes_reference, 1e-6)  # 1: as open as this person's eyes usually are
         closed = float(np.clip((EYES_OPEN_FROM - fraction) / (EYES_OPEN_FROM - EYES_CLOSED_BELOW), 0, 1))
         we = [1 - closed, closed]
     else:
@@ -101,6 +107,23 @@ def variant_weights(bank: DonorBank, identity: int, mouth_open: float, eyes_open
                 out.append((grid[(m, e)], w))
     total = sum(w for _, w in out)
     return [(r, w / total) for r, w in out]
+
+
+class EyeReference:
+    """A track's usual open-eye gap: the ``PERCENTILE``-th percentile of its last ``FRAMES`` eye openings (a blink
+    is a few frames: it does not move the reference)."""
+
+    FRAMES, PERCENTILE, MIN_FRAMES = 75, 80, 5
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+
+    def __call__(self, eyes_open: float) -> float | None:
+        """Add this frame's gap; the reference, or None while the track is too young to have one."""
+        self.values = (self.values + [float(eyes_open)])[-self.FRAMES:]
+        if len(self.values) < self.MIN_FRAMES:
+            return None
+        return float(np.percentile(self.values, self.PERCENTILE))
 
 
 def _interp_weights(x: float, levels) -> list[float]:

@@ -15,7 +15,7 @@ from stngan.config import EXEMPLAR_CHANNELS
 from stngan.data.tone import bright_parts
 from stngan.donors.attributes import skin_ring
 from stngan.donors.bank import DonorBank, shipped_bank_dir
-from stngan.donors.choose import variant_weights
+from stngan.donors.choose import EyeReference, variant_weights
 from stngan.donors.harmonise import TrackHarmony, lip_map
 from stngan.donors.warp import TargetMesh, mirror, support_points, warp_face
 from stngan.faces.landmarks import landmark_attributes
@@ -23,18 +23,20 @@ from stngan.faces.landmarks import landmark_attributes
 
 
 def harmonised_donor(bank: DonorBank, identity: int, mirrored: bool, crop: np.ndarray, landmarks: np.ndarray,
-                     visible: np.ndarray, grain: np.ndarray | None = None, harmony: TrackHarmony | None = None
-                     ) -> tuple[np.ndarray, np.ndarray]:
+                     visible: np.ndarray, grain: np.ndarray | None = None, harmony: TrackHarmony | None = None,
+                     eyes: EyeReference | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The identity's variants for this expression, warped onto ``landmarks`` (crop px) of the (S, S, 3) uint8
     ``crop`` and matched to its visible skin (``visible`` (S, S) bool) → (donor (S, S, 3) float32 in [0, 255],
     valid (S, S) bool: inside the warp's triangles). ``harmony``: a video track's steady settings
-    (:class:`~stngan.donors.harmonise.TrackHarmony`); without it each call measures its own."""
+    (:class:`~stngan.donors.harmonise.TrackHarmony`); without it each call measures its own. ``eyes``: the
+    track's usual eye opening (:class:`~stngan.donors.choose.EyeReference`)."""
     size = crop.shape[0]
     lm = np.asarray(landmarks, np.float64)
-    _, _, mouth, _, eyes = landmark_attributes(lm)
+    _, _, mouth, _, eye_gap = landmark_attributes(lm)
     mesh = TargetMesh(support_points(lm), size, size)
     warped = np.zeros((size, size, 3), np.float32)
-    for row, weight in variant_weights(bank, identity, float(mouth), float(eyes)):
+    reference = eyes(float(eye_gap)) if eyes is not None else None
+    for row, weight in variant_weights(bank, identity, float(mouth), float(eye_gap), reference):
         image, points = bank.image(row), bank.landmarks[row]
         if mirrored:
             image, points = mirror(image, points)

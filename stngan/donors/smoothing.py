@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 
-MIN_CUTOFF_HZ = 1.2  # cut-off when still
-BETA = 8.0  # cut-off increase (Hz) per inter-ocular distance per second of speed: a blink passes within a frame
+MIN_CUTOFF_HZ = 3.0  # cut-off when still
+BETA = 20.0  # cut-off increase (Hz) per inter-ocular distance per second of speed: a blink passes within a frame
 DERIVATIVE_CUTOFF_HZ = 2.0
 
 

@@ -17,7 +17,7 @@ import torch
 
 from stngan.donors.attributes import inter_ocular, measure
 from stngan.donors.bank import DonorBank, shipped_bank_dir
-from stngan.donors.choose import Choice, choose_identity
+from stngan.donors.choose import Choice, EyeReference, choose_identity
 from stngan.donors.exemplar import exemplar_channels, harmonised_donor
 from stngan.donors.harmonise import TrackHarmony
 from stngan.donors.smoothing import OneEuro
@@ -65,6 +65,7 @@ class DonorInpainter:
         self._filters: dict[int, OneEuro] = {}
         self._noise: dict[int, np.ndarray] = {}  # per track (a track's crops all have one size)
         self._harmony: dict[int, TrackHarmony] = {}
+        self._eyes: dict[int, EyeReference] = {}
 
     @property
     def pixel_aligned(self) -> bool:
@@ -111,7 +112,9 @@ class DonorInpainter:
             self.choices[item.track] = choice
         grain = self._grain(item.track, crop.shape[0])
         harmony = self._harmony.setdefault(item.track, TrackHarmony()) if self.video else None
-        donor, valid = harmonised_donor(self.bank, choice.identity, choice.mirrored, crop, lm, visible, grain, harmony)
+        eyes = self._eyes.setdefault(item.track, EyeReference()) if self.video else None
+        donor, valid = harmonised_donor(self.bank, choice.identity, choice.mirrored, crop, lm, visible, grain, harmony,
+                                        eyes)
         return donor, valid, lm
 
     def _paste(self, item: CropInput, donor: np.ndarray, valid: np.ndarray, lm: np.ndarray) -> torch.Tensor:
@@ -138,8 +141,8 @@ class DonorInpainter:
         return self._noise[track]
 
     def end_track(self, track: int) -> None:
-        for state in (self._filters, self._noise, self._harmony):
+        for state in (self._filters, self._noise, self._harmony, self._eyes):
             state.pop(track, None)
 
     def reset(self) -> None:
-        self._filters, self._noise, self._harmony, self.choices = {}, {}, {}, {}
+        self._filters, self._noise, self._harmony, self._eyes, self.choices = {}, {}, {}, {}, {}
