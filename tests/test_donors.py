@@ -280,3 +280,17 @@ def test_a_track_keeps_its_colour_move_steady_and_its_detail_level():
     step = float(second[:10].mean() - first[:10].mean())
     assert 0 < step < 2 * COLOUR_FOLLOW * 40  # the fill follows a tenth of the jump, not all of it
     assert harmony.detail == settings  # the blur and grain chosen on the first face stay
+
+
+def test_a_bare_chin_does_not_get_the_bearded_donor_and_a_beard_does(bank):
+    from stngan.donors.attributes import chin_shadow
+
+    shadow = {i: chin_shadow(bank.image(bank.variants_of(i)[0]), bank.landmarks[bank.variants_of(i)[0]])
+              for i in bank.identities}
+    bearded = max(shadow, key=lambda i: shadow[i])
+    assert shadow[bearded] > 15  # the shipped bank's bearded donor
+    t = target(ita=bank.attribute(bank.variants_of(bearded)[0], "ita"))
+    picks = {choose_identity(bank, t, track=k, target_shadow=0.0).identity for k in range(8)}
+    assert bearded not in picks
+    assert choose_identity(bank, t, track=0, target_shadow=shadow[bearded]).cost < \
+        choose_identity(bank, t, track=0, target_shadow=0.0, pinned=bearded).cost

@@ -130,6 +130,21 @@ def skin_ita(img: np.ndarray, ring: np.ndarray) -> float:
     return ita_degrees(img, ring)
 
 
+def chin_shadow(img: np.ndarray, landmarks: np.ndarray, visible: np.ndarray | None = None) -> float:
+    """How much darker the chin is than the cheeks (median L* of the skin ring minus that of the chin: between
+    the jaw points 5-11 and the lower lip, visible pixels only): a beard or stubble shadow is 5-20, a bare chin
+    about 0. nan when fewer than 16 chin or ring pixels are visible."""
+    lm = np.asarray(landmarks, np.float64)
+    chin = np.zeros(img.shape[:2], np.uint8)
+    cv2.fillPoly(chin, [np.round(np.concatenate([lm[5:12], lm[[55, 56, 57, 58, 59]]])).astype(np.int32)], 1)
+    chin = chin.astype(bool) if visible is None else chin.astype(bool) & visible
+    ring = skin_ring(img.shape[:2], lm, visible) & ~chin
+    if chin.sum() < 16 or ring.sum() < 16:
+        return math.nan
+    light = lab(img)[..., 0]
+    return float(np.median(light[ring]) - np.median(light[chin]))
+
+
 def mouth_aspect(landmarks: np.ndarray) -> float:
     lm = np.asarray(landmarks, np.float64)
     gap = np.linalg.norm(lm[66] - lm[62])

@@ -1,8 +1,9 @@
 """Which donor identity a face gets, and how its expression variants mix for one frame.
 
 Identity (once per face track): a cost per identity — skin tone (ITA difference / ``ITA_SCALE``), glasses
-worn by one and not the other (``GLASSES_COST``; a target whose temples are hidden counts as "no glasses"),
-head yaw magnitude (a donor turned the other way is mirrored) — then one of the ``TOP`` cheapest, picked by
+worn by one and not the other (``GLASSES_COST``; a target whose bridge is hidden counts as "no glasses"),
+head yaw magnitude (a donor turned the other way is mirrored), the chin's shadow (beard or stubble: a bearded
+donor on a bare chin is a giveaway; ``SHADOW_SCALE``) — then one of the ``TOP`` cheapest, picked by
 ``(seed + track) mod TOP`` in cost order, so consecutive tracks (a shot cut starts new ones) get different
 donors and a run is reproducible. ``pinned`` (``--donor ID``) overrides the choice. Age is not estimated (no
 offline age model): not part of the cost.
@@ -21,12 +22,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from stngan.donors.attributes import GLASSES_THRESHOLD, FaceAttributes
+from stngan.donors.attributes import GLASSES_THRESHOLD, FaceAttributes, chin_shadow
 from stngan.donors.bank import DonorBank
 
 ITA_SCALE = 12.0  # degrees of ITA that cost as much as ...
 GLASSES_COST = 3.0  # ... a glasses mismatch costs 3 of them
 YAW_SCALE = 0.15  # nose offset (inter-ocular distances) per unit of cost
+SHADOW_SCALE = 6.0  # L* of chin shadow (beard, stubble) difference per unit of cost
 TOP = 4
 TEETH_MIN = 0.15  # an open mouth level is used when this share of its inner mouth is teeth
 # eyes at least this fraction as open as the donor's open variant show it alone, at most the second fraction
@@ -41,8 +43,10 @@ class Choice:
     cost: float
 
 
-def identity_costs(bank: DonorBank, target: FaceAttributes) -> list[tuple[float, int, bool]]:
-    """(cost, identity, mirrored) for every identity of the bank, cheapest first (ties: lower id first)."""
+def identity_costs(bank: DonorBank, target: FaceAttributes, target_shadow: float = math.nan
+                   ) -> list[tuple[float, int, bool]]:
+    """(cost, identity, mirrored) for every identity of the bank, cheapest first (ties: lower id first).
+    ``target_shadow``: the target's chin shadow (:func:`stngan.donors.attributes.chin_shadow`; nan: unknown)."""
     out = []
     for ident in bank.identities:
         row = bank.variants_of(ident)[0]
@@ -52,13 +56,16 @@ def identity_costs(bank: DonorBank, target: FaceAttributes) -> list[tuple[float,
         cost += GLASSES_COST * (glasses != target.wears_glasses)
         mirrored = abs(target.yaw) > 0.05 and np.sign(yaw) != np.sign(target.yaw)
         cost += abs(abs(yaw) - abs(target.yaw)) / YAW_SCALE
+        if not math.isnan(target_shadow):
+            donor_shadow = chin_shadow(bank.image(row), bank.landmarks[row])
+            cost += 0.0 if math.isnan(donor_shadow) else abs(donor_shadow - target_shadow) / SHADOW_SCALE
         out.append((cost, ident, bool(mirrored)))
     return sorted(out)
 
 
 def choose_identity(bank: DonorBank, target: FaceAttributes, seed: int = 0, track: int = 0,
-                    pinned: int | None = None) -> Choice:
-    costs = identity_costs(bank, target)
+                    pinned: int | None = None, target_shadow: float = math.nan) -> Choice:
+    costs = identity_costs(bank, target, target_shadow)
     if pinned is not None:
         bank.variants_of(pinned)  # one-line error for an unknown id
         cost, ident, mirrored = next(c for c in costs if c[1] == pinned)

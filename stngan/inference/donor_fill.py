@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from stngan.donors.attributes import inter_ocular, measure
+from stngan.donors.attributes import chin_shadow, inter_ocular, measure
 from stngan.donors.bank import DonorBank, shipped_bank_dir
 from stngan.donors.choose import Choice, EyeReference, choose_identity
 from stngan.donors.exemplar import exemplar_channels, harmonised_donor
@@ -108,7 +108,8 @@ class DonorInpainter:
         lm = self._landmarks(item)
         choice = self.choices.get(item.track)
         if choice is None:
-            choice = choose_identity(self.bank, measure(crop, lm, visible), self.seed, item.track, self.pinned)
+            choice = choose_identity(self.bank, measure(crop, lm, visible), self.seed, item.track, self.pinned,
+                                     chin_shadow(crop, lm, visible))
             self.choices[item.track] = choice
         grain = self._grain(item.track, crop.shape[0])
         harmony = self._harmony.setdefault(item.track, TrackHarmony()) if self.video else None
