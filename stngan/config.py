@@ -57,8 +57,9 @@ class ModelConfig:
         for name in ("g_width", "g_res_blocks", "d_width", "d_global_layers", "d_local_layers", "local_crop"):
             _check(getattr(self, name) > 0, f"model.{name}", "> 0", getattr(self, name))
         _check(self.d_max_width >= 0, "model.d_max_width", ">= 0 (0: uncapped)", self.d_max_width)
-        _check(not self.exemplar or (self.kind == "si" and self.landmarks), "model.exemplar",
-               "false, or true with kind si and landmarks true (the donor is warped by the landmarks)", self.exemplar)
+        _check(not self.exemplar or (self.kind in ("si", "stn") and self.landmarks), "model.exemplar",
+               "false, or true with kind si or stn and landmarks true (the donor is warped by the landmarks)",
+               self.exemplar)
 
     @property
     def input_cond_channels(self) -> int:
