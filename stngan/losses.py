@@ -108,8 +108,10 @@ def masked_colour_l1(real: torch.Tensor, fake: torch.Tensor, mask: torch.Tensor)
 def masked_detail_l1(exemplar: torch.Tensor, fake: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, Logs]:
     """Mean |hp(y) − hp(e)| over the masked pixels, hp(v) = v − blur(v) (COLOUR_BLUR_PX box): the fill's fine
     detail against the warped donor's (not in the paper: with ``masked_colour_l1`` to the real face, the colour
-    comes from the person and the eyes', lids' and teeth's texture from the donor). (B, 3, H, W) frames; ``mask``
-    should leave out where the donor's warp is invalid."""
+    comes from the person and the eyes', lids' and teeth's texture from the donor). (B, 3, H, W) frames or
+    (B, T, ...) windows; ``mask`` should leave out where the donor's warp is invalid."""
+    if fake.dim() == 5:
+        exemplar, fake, mask = exemplar.flatten(0, 1), fake.flatten(0, 1), mask.flatten(0, 1)
     value = masked_l1(exemplar - _box_blur(exemplar), fake - _box_blur(fake), mask)
     return value, {"g/exemplar_detail": value.item()}
 

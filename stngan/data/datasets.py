@@ -27,7 +27,8 @@ Sample = dict[str, "torch.Tensor | int"]
 
 class _StoreDataset(Dataset):
     def __init__(self, store_path: str | Path, split: str, mask_jitter: float, landmarks: bool, seed: int,
-                 tone: float = 0.0, hflip: float = 0.0, tone_mode: str = "uniform") -> None:
+                 tone: float = 0.0, hflip: float = 0.0, tone_mode: str = "uniform",
+                 exemplar: Callable[..., np.ndarray] | None = None) -> None:
         if mask_jitter < 0:
             raise ValueError(f"mask_jitter must be >= 0, got {mask_jitter}")
         if not 0.0 <= tone <= 1.0:
@@ -41,6 +42,9 @@ class _StoreDataset(Dataset):
         self.store = FaceStore(store_path)
         self.split, self.mask_jitter, self.landmarks, self.seed = split, float(mask_jitter), landmarks, seed
         self.tone = float(tone)
+        # model.exemplar: ``exemplar(crop, landmarks, mask, rng)`` gives channels appended to each frame's cond
+        # (:class:`stngan.donors.exemplar.RandomExemplar`); None otherwise
+        self.exemplar = exemplar
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -54,11 +58,7 @@ class _StoreDataset(Dataset):
 
     def _sample(self, crop: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
         return frame_sample(crop, landmarks, rng, mask_jitter=self.mask_jitter, hflip=self.hflip,
-                            with_cond=self.landmarks, with_parts=self.with_parts, exemplar=self._exemplar())
-
-    def _exemplar(self):
-        """None, or the exemplar drawer of ``exemplar_bank`` (opened once per worker process)."""
-        return None
+                            with_cond=self.landmarks, with_parts=self.with_parts, exemplar=self.exemplar)
 
     @property
     def with_parts(self) -> bool:
@@ -98,15 +98,9 @@ class FrameDataset(_StoreDataset):
                  landmarks: bool = True, seed: int = 0, tone: float = 0.0, *, rotate: float = 0.0,
                  scale: float = 0.0, occluders: float = 0.0, tone_mode: str = "uniform",
                  exemplar: Callable[..., np.ndarray] | None = None) -> None:
-        super().__init__(store_path, split, mask_jitter, landmarks, seed, tone, hflip, tone_mode)
+        super().__init__(store_path, split, mask_jitter, landmarks, seed, tone, hflip, tone_mode, exemplar)
         self.augment = FaceAugment(rotate=rotate, scale=scale, occluders=occluders)
         self.indices = self._faces_of_split()
-        self.exemplar = exemplar
-
-    def _exemplar(self):
-        """model.exemplar: ``exemplar(crop, landmarks, mask, rng)`` gives channels appended to each sample's cond
-        (:class:`stngan.donors.exemplar.RandomExemplar`); None otherwise."""
-        return self.exemplar
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -133,13 +127,14 @@ class WindowDataset(_StoreDataset):
     time order (the last is the one STN-GAN outputs), ``index`` = window number; ``windows[index]`` are the
     store items. Each frame's mask follows its own landmarks; the flip (probability ``hflip``), the radius
     jitter (``mask_jitter``) and the tone (probability ``tone``) are drawn once per window, so a window
-    stays one consistent clip. Window rule: :mod:`stngan.data.windows`.
+    stays one consistent clip; so is the ``exemplar`` (:class:`FrameDataset`): one donor identity and mirror per
+    window, warped to each frame's own landmarks. Window rule: :mod:`stngan.data.windows`.
     """
 
     def __init__(self, store_path: str | Path, split: str = "train", T: int = 3, mask_jitter: float = 0.0,
                  hflip: float = 0.0, landmarks: bool = True, seed: int = 0, tone: float = 0.0,
-                 tone_mode: str = "uniform") -> None:
-        super().__init__(store_path, split, mask_jitter, landmarks, seed, tone, hflip, tone_mode)
+                 tone_mode: str = "uniform", exemplar: Callable[..., np.ndarray] | None = None) -> None:
+        super().__init__(store_path, split, mask_jitter, landmarks, seed, tone, hflip, tone_mode, exemplar)
         self.T = T
         self.windows = self.store.windows(split, T)
         if len(self.windows) == 0:
@@ -153,7 +148,7 @@ class WindowDataset(_StoreDataset):
         start = rng.bit_generator.state
         frames = []
         for i in self.windows[index]:
-            rng.bit_generator.state = start  # every frame makes the same flip and jitter draws
+            rng.bit_generator.state = start  # every frame makes the same flip, jitter and exemplar draws
             frames.append(self._frame(int(i), rng))
         tone = Tone.draw(rng, self.tone)
         return _tensors(stack_samples([toned(f, tone) for f in frames]), index)
@@ -167,15 +162,16 @@ class MotionWindowDataset(_StoreDataset):
     ``gain`` (T,) brightness of frame t over frame t−1 in [0, 1] space (1 without drift) and ``landmarks``
     (T, 68, 2). Every face of the split gives one window, so still-image stores train STN. Each frame's mask
     and condition are drawn from its own warped landmarks; the flip, the radius jitter, the motion and the
-    tone are drawn once per window. Per frame: ``shift`` (fraction of the crop side per axis), ``zoom``
+    tone are drawn once per window, and so is the ``exemplar``'s identity and mirror (:class:`WindowDataset`).
+    Per frame: ``shift`` (fraction of the crop side per axis), ``zoom``
     (|scale − 1|), ``rotate`` (degrees) and ``brightness`` (|gain − 1|) bound the uniform draws.
     """
 
     def __init__(self, store_path: str | Path, split: str = "train", T: int = 3, mask_jitter: float = 0.0,
                  hflip: float = 0.0, landmarks: bool = True, seed: int = 0, tone: float = 0.0, *,
                  shift: float = 0.02, zoom: float = 0.03, rotate: float = 2.0, brightness: float = 0.0,
-                 tone_mode: str = "uniform") -> None:
-        super().__init__(store_path, split, mask_jitter, landmarks, seed, tone, hflip, tone_mode)
+                 tone_mode: str = "uniform", exemplar: Callable[..., np.ndarray] | None = None) -> None:
+        super().__init__(store_path, split, mask_jitter, landmarks, seed, tone, hflip, tone_mode, exemplar)
         if T < 2:
             raise ValueError(f"known-motion windows need T >= 2, got {T}")
         self.T = T
@@ -198,10 +194,10 @@ class MotionWindowDataset(_StoreDataset):
         start = rng.bit_generator.state
         frames, points = [], []
         for t in range(self.T):
-            rng.bit_generator.state = start  # every frame makes the same jitter draws
+            rng.bit_generator.state = start  # every frame makes the same jitter and exemplar draws
             lm_t = warp_points(lm, matrices[t])
             f = frame_sample(warp_image(crop, matrices[t]), lm_t, rng, mask_jitter=self.mask_jitter, hflip=0.0,
-                             with_cond=self.landmarks, with_parts=self.with_parts)
+                             with_cond=self.landmarks, with_parts=self.with_parts, exemplar=self.exemplar)
             x = apply_gain(f["x"], float(gains[t]))
             frames.append({**f, "x": x, "x_hat": x * (1.0 - f["mask"])})
             points.append(lm_t)

@@ -94,8 +94,9 @@ def build_dataset(cfg: ExperimentConfig, store: Path, split: str | None = None, 
     split = split or cfg.data.split
     d = cfg.data
     jitter, hflip, tone = (d.mask_jitter, d.hflip, d.tone) if augment else (0.0, 0.0, 0.0)
+    exemplar = RandomExemplar(d.donor_bank) if cfg.model.exemplar else None
     common = dict(split=split, mask_jitter=jitter, hflip=hflip, landmarks=cfg.model.landmarks, seed=cfg.train.seed,
-                  tone=tone, tone_mode=d.tone_mode)
+                  tone=tone, tone_mode=d.tone_mode, exemplar=exemplar)
     if cfg.model.kind == "stn" and d.motion.enabled:  # the motion is the data, not an augmentation: kept held-out
         m = d.motion
         return MotionWindowDataset(store, T=cfg.model.T, shift=m.shift, zoom=m.zoom, rotate=m.rotate,
@@ -103,8 +104,7 @@ def build_dataset(cfg: ExperimentConfig, store: Path, split: str | None = None, 
     if cfg.model.kind == "stn":
         return WindowDataset(store, T=cfg.model.T, **common)
     faces = dict(rotate=d.rotate, scale=d.scale, occluders=d.occluders) if augment else {}
-    exemplar = RandomExemplar(d.donor_bank) if cfg.model.exemplar else None
-    return FrameDataset(store, **common, **faces, exemplar=exemplar)
+    return FrameDataset(store, **common, **faces)
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,8 @@ class GanInpainting(InpaintingMethod):
                                    self.cfg.loss.lambda_l1, self.cfg.loss.lambda_colour)
         if self.cfg.loss.lambda_exemplar:
             first = self.cfg.model.cond_channels  # cond: landmark maps, then the donor (3) and its validity
-            donor, valid = batch["cond"][:, first:first + 3], batch["cond"][:, first + 3:first + 4]
+            cond = batch["cond"]  # (B, C, H, W) frames or (B, T, C, H, W) STN windows: channels are dim -3
+            donor, valid = cond.narrow(-3, first, 3), cond.narrow(-3, first + 3, 1)
             detail, detail_logs = losses.masked_detail_l1(donor, y, batch["mask"] * valid)
             loss = loss + self.cfg.loss.lambda_exemplar * detail
             logs = {**logs, **detail_logs, "g/loss": loss.item()}
