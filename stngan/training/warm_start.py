@@ -2,9 +2,9 @@
 
 - STN from an SI checkpoint (paper 3.2): the SI modules inside the STN wrappers take the SI weights, the
   temporal blocks keep their zero-output initialisation, so the STN starts equal to the SI model;
-- an exemplar SI (``model.exemplar``) from a plain SI checkpoint: the first convolution's weights for the extra
-  input channels (the warped donor and its validity) start at zero, so the new G starts equal to the old one
-  and learns to use the donor;
+- an exemplar SI or STN (``model.exemplar``) from a plain SI checkpoint: the first convolution's weights for the
+  extra input channels (the warped donor and its validity) start at zero, so the new G starts equal to the old
+  one and learns to use the donor (an exemplar STN from an exemplar SI loads as plain STN from plain SI does);
 - any other kind from a checkpoint of the same architecture.
 G and its EMA come from the checkpoint's EMA weights unless (STN) its training weights are there; D comes
 from its training weights when present, else it starts fresh (an exported model has EMA weights only).
@@ -24,11 +24,12 @@ from stngan.config import ExperimentConfig
 def init_from(cfg: ExperimentConfig, g: nn.Module, g_ema: nn.Module, d: nn.Module | None) -> None:
     """Load `cfg.train.init_from` (a checkpoint, run folder or export) into G, EMA G and D in place."""
     ckpt = resolve(cfg.train.init_from)
+    source, _ = read_meta(ckpt)
+    widen = cfg.model.exemplar and not source.model.exemplar
     if cfg.model.kind == "stn":
-        load_spatial_into(ckpt, g, g_ema, d)
+        load_spatial_into(ckpt, g, g_ema, d, widen=widen)
     else:
-        source, _ = read_meta(ckpt)
-        load_weights_from(ckpt, g, g_ema, d, widen=cfg.model.exemplar and not source.model.exemplar)
+        load_weights_from(ckpt, g, g_ema, d, widen=widen)
 
 
 def widened_inputs(tensors: dict, g: nn.Module) -> dict:
@@ -49,13 +50,17 @@ def _train_weights(ckpt: Path, prefix: str) -> dict | None:
     return unprefixed(load_file(str(path)), prefix) if path.is_file() else None
 
 
-def load_spatial_into(ckpt: Path, g: nn.Module, g_ema: nn.Module, d: nn.Module | None) -> None:
-    """STN G / EMA G / D (TemporalGenerator, TemporalDiscriminator) from an SI checkpoint's modules."""
+def load_spatial_into(ckpt: Path, g: nn.Module, g_ema: nn.Module, d: nn.Module | None, widen: bool = False) -> None:
+    """STN G / EMA G / D (TemporalGenerator, TemporalDiscriminator) from an SI checkpoint's modules. ``widen``:
+    an exemplar STN from a plain SI (:func:`widened_inputs`; the critics see no cond, they load as they are)."""
     cfg, _ = read_meta(ckpt)
     if cfg.model.kind != "si":
         raise CheckpointError(f"train.init_from {ckpt} holds a {cfg.model.kind!r} model; STN starts from an SI one")
     ema = ema_weights(ckpt)
     train_g = _train_weights(ckpt, "G")
+    if widen:
+        ema = widened_inputs(ema, g.spatial)
+        train_g = None if train_g is None else widened_inputs(train_g, g.spatial)
     load_strict(g.spatial, ema if train_g is None else train_g, ckpt)
     if d is not None and train_g is not None:
         load_strict(d.spatial, _train_weights(ckpt, "D"), ckpt)
