@@ -39,11 +39,10 @@ class DonorInpainter:
     removed, a blink kept), and a fixed grain pattern. ``seed`` and ``pinned`` (``--donor ID``) as in
     :func:`~stngan.donors.choose.choose_identity`. ``refiner``: an exemplar-conditioned G (``model.exemplar``)
     that gets the harmonised donor and its validity as input and paints the fill (its own blend), instead of
-    the donor being pasted.
+    the donor being pasted; an STN refiner streams each track (items of a track in frame order).
     """
 
     kind = "donor"
-    history = 0
     smooth_radius = 0  # landmarks arrive unsmoothed: the one-euro filter here smooths them without lag
     crop_size = 128  # nominal, for landmark perturbation (--perturb is given in 128-px crop pixels)
 
@@ -66,6 +65,11 @@ class DonorInpainter:
         self._noise: dict[int, np.ndarray] = {}  # per track (a track's crops all have one size)
         self._harmony: dict[int, TrackHarmony] = {}
         self._eyes: dict[int, EyeReference] = {}
+
+    @property
+    def history(self) -> int:
+        """Previous frames of a track the fill remembers: the refiner's (an exemplar STN streams T − 1)."""
+        return 0 if self.refiner is None else self.refiner.history
 
     @property
     def pixel_aligned(self) -> bool:
@@ -144,6 +148,10 @@ class DonorInpainter:
     def end_track(self, track: int) -> None:
         for state in (self._filters, self._noise, self._harmony, self._eyes):
             state.pop(track, None)
+        if self.refiner is not None:  # an STN refiner's streaming state of the track
+            self.refiner.end_track(track)
 
     def reset(self) -> None:
         self._filters, self._noise, self._harmony, self._eyes, self.choices = {}, {}, {}, {}, {}
+        if self.refiner is not None:
+            self.refiner.reset()
