@@ -127,8 +127,8 @@ class WindowDataset(_StoreDataset):
     time order (the last is the one STN-GAN outputs), ``index`` = window number; ``windows[index]`` are the
     store items. Each frame's mask follows its own landmarks; the flip (probability ``hflip``), the radius
     jitter (``mask_jitter``) and the tone (probability ``tone``) are drawn once per window, so a window
-    stays one consistent clip; so is the ``exemplar`` (:class:`FrameDataset`): one donor identity and mirror per
-    window, warped to each frame's own landmarks. Window rule: :mod:`stngan.data.windows`.
+    stays one consistent clip. The ``exemplar`` (as in :class:`FrameDataset`) keeps one donor identity and mirror
+    per window, each frame's donor warped to that frame's own landmarks. Window rule: :mod:`stngan.data.windows`.
     """
 
     def __init__(self, store_path: str | Path, split: str = "train", T: int = 3, mask_jitter: float = 0.0,
@@ -162,9 +162,9 @@ class MotionWindowDataset(_StoreDataset):
     ``gain`` (T,) brightness of frame t over frame t−1 in [0, 1] space (1 without drift) and ``landmarks``
     (T, 68, 2). Every face of the split gives one window, so still-image stores train STN. Each frame's mask
     and condition are drawn from its own warped landmarks; the flip, the radius jitter, the motion and the
-    tone are drawn once per window, and so is the ``exemplar``'s identity and mirror (:class:`WindowDataset`).
-    Per frame: ``shift`` (fraction of the crop side per axis), ``zoom``
-    (|scale − 1|), ``rotate`` (degrees) and ``brightness`` (|gain − 1|) bound the uniform draws.
+    tone are drawn once per window, and so are the ``exemplar``'s identity and mirror (as in
+    :class:`WindowDataset`). Per frame: ``shift`` (fraction of the crop side per axis), ``zoom`` (|scale − 1|),
+    ``rotate`` (degrees) and ``brightness`` (|gain − 1|) bound the uniform draws.
     """
 
     def __init__(self, store_path: str | Path, split: str = "train", T: int = 3, mask_jitter: float = 0.0,
