@@ -138,6 +138,9 @@ def evaluate_set(name: str, folder: Path, methods: list[Method], args) -> dict:
             entry[k] = float(np.mean(vals)) if vals else float("nan")
         result["methods"][m.name] = entry
     write_sheets(args.out, name, patches, [m.name for m in methods], args.sheet_rows)
+    if n:  # the patches themselves, for looking again without re-running the fills
+        np.savez_compressed(args.out / f"patches_{name}.npz",
+                            **{f"{p}/{k}": np.stack(v) for p, d in patches.items() for k, v in d.items()})
     return result
 
 

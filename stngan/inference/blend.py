@@ -63,23 +63,34 @@ def poisson_blend(fill: torch.Tensor, real: torch.Tensor, mask: torch.Tensor, ke
     return out
 
 
-def coarse_poisson_blend(fill: torch.Tensor, real: torch.Tensor, mask: torch.Tensor, side: int) -> torch.Tensor:
-    """:func:`poisson_blend`'s correction solved on a copy at most ``side`` pixels wide and added back upsampled:
-    the correction is smooth (the colour and lighting mismatch), and CG needs ~N iterations on an N-px crop, so
-    a 320-px crop solved at 128 px costs a fortieth. Masked pixels stay masked when shrinking (a small pixel
-    touching the mask is unknown), so every boundary value is an average of visible pixels only. The last few
-    pixels at the mask edge are left to a full-resolution band pass (:func:`stngan.inference.crops.blend_in_frame`).
-    Returns ``real`` outside the mask, the corrected fill inside."""
-    size = fill.shape[-1]
-    if size <= side:
-        return poisson_blend(fill, real, mask)
-    small = (side, side)
-    shrink = lambda t: F.interpolate(t, size=small, mode="area")  # noqa: E731
-    m_small = (F.adaptive_max_pool2d(mask, small) > 0).float()
-    f_small, r_small = shrink(fill), shrink(real * (1 - mask))
-    correction = (poisson_blend(f_small, r_small, m_small) - f_small) * m_small
-    h = F.interpolate(correction, size=fill.shape[-2:], mode="bilinear", align_corners=False)
-    return (real * (1 - mask) + (fill + h).clamp(-1, 1) * mask)
+def coarse_poisson_blend(fill: torch.Tensor, real: torch.Tensor, mask: torch.Tensor, side: int,
+                         edge_band: int = 8) -> torch.Tensor:
+    """A fill defined outside the mask too (a warped donor) blended by its mismatch: the correction h solves
+    Δh = 0 inside the mask with h = real − fill on the visible pixels next to it, so a fill that already
+    matches the real pixels gets none (:func:`poisson_blend` takes x_q − g_p, the real pixel against the fill
+    one pixel inside, for a model whose output outside the mask is untrained: across a strong edge such as an
+    eyebrow on the mask's rim that left a smear of the edge's contrast). h is smooth (the colour and lighting
+    mismatch), so on a crop wider than ``side`` it is solved on a copy ``side`` px wide (CG needs ~N iterations
+    on an N-px crop: a 320-px crop costs a fortieth), with the mismatch measured at full resolution and
+    averaged over the visible part of each small pixel only; the upsampled h is then solved again at full
+    resolution in a band ``edge_band`` px wide along the mask edge, where it is least smooth. Returns ``real``
+    outside the mask, the corrected fill inside."""
+    visible = 1 - mask
+    mismatch = (real - fill) * visible
+    if fill.shape[-1] <= side:
+        h = 2 * poisson_blend(torch.zeros_like(fill), mismatch / 2, mask) * mask  # /2: the solver clamps to [-1, 1]
+    else:
+        small = fill.shape[-2] * side // fill.shape[-1], side
+        coverage = F.interpolate(visible, size=small, mode="area")
+        m_small = (F.adaptive_max_pool2d(mask, small) > 0).float()
+        shrunk = F.interpolate(mismatch, size=small, mode="area") / coverage.clamp_min(1e-6) * (coverage > 0)
+        h_small = 2 * poisson_blend(torch.zeros_like(shrunk), shrunk * (1 - m_small) / 2, m_small) * m_small
+        h = F.interpolate(h_small, size=fill.shape[-2:], mode="bilinear", align_corners=False) * mask
+        near = F.max_pool2d(visible, 2 * edge_band + 1, stride=1, padding=edge_band) > 0
+        band = mask * near.float()
+        interior = mask - band
+        h = 2 * poisson_blend(h / 2, (mismatch + h * interior) / 2, band, keep=interior) * mask
+    return real * visible + (fill + h).clamp(-1, 1) * mask
 
 
 def _solve(fill: torch.Tensor, real: torch.Tensor, mask: torch.Tensor, keep: torch.Tensor, max_iterations: int,

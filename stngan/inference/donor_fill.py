@@ -76,6 +76,11 @@ class DonorInpainter:
         """Crops copy frame pixels 1:1 (no resampling blur on the way in or out); a refiner G takes its size."""
         return self.refiner is None
 
+    def frame_blend(self, item: CropInput) -> str:
+        """The blend after paste-back: none where the crop copies frame pixels (the crop's own blend matched
+        the edge at frame resolution already), ``blend`` otherwise."""
+        return "none" if self.refiner is None and item.transform.copies_pixels else self.blend
+
     @property
     def runtime_name(self) -> str:
         return "donor warp" if self.refiner is None else f"donor warp + exemplar G ({self.refiner.runtime_name})"
@@ -127,7 +132,7 @@ class DonorInpainter:
         fill = torch.from_numpy(np.ascontiguousarray(donor)).permute(2, 0, 1).float().div(127.5).sub(1)[None]
         fill = fill.clamp(-1, 1)
         x_hat, m = item.x_hat[None], item.mask[None]
-        if self.blend == "poisson":  # the mask edge itself: the frame-level band pass after the paste
+        if self.blend == "poisson":  # edge at full resolution; a resampled crop gets the frame band pass too
             return coarse_poisson_blend(fill, x_hat, m, POISSON_SIDE)[0]
         return (x_hat * (1 - m) + fill * m)[0]
 

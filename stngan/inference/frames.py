@@ -298,7 +298,7 @@ class FrameInpainter:
         """The frame half of :meth:`process_batch`: paste, blend and temporal filter (frames in order)."""
         outs = [frame for frame, _ in frames]
         for item, y, (k, index) in zip(inferred.items, inferred.fills, inferred.owners):
-            outs[k] = paste(outs[k], item, y, self.inpainter.blend)
+            outs[k] = paste(outs[k], item, y, self.inpainter.frame_blend(item))
             # the rectifying neighbourhood: about one model pixel, in frame pixels
             radius = max(1, round(1.0 / item.transform.scale))
             outs[k] = self.temporal.apply(outs[k], item.frame_mask, item.transform.to_frame(item.landmarks),

@@ -104,6 +104,11 @@ class Inpainter:
     pixel_aligned = False  # crops are resampled to the model's input size
     smooth_radius = 2  # frames each side over which a track's landmarks are averaged before the condition
 
+    def frame_blend(self, item: CropInput) -> str:
+        """The blend after paste-back (:func:`stngan.inference.crops.paste`): the crop's, again at frame
+        resolution (the crop was resampled)."""
+        return self.blend
+
     @property
     def config(self) -> ExperimentConfig:
         return self.cfg
