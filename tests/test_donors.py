@@ -232,10 +232,12 @@ def test_open_eyes_show_the_open_variant_alone(bank):
     ident = bank.identities[0]
     rows = bank.variants_of(ident)
     e_open, e_closed = bank.attribute(rows[0], "eyes_open"), bank.attribute(rows[4], "eyes_open")
-    weights = dict(variant_weights(bank, ident, -1.0, e_closed + 0.7 * (e_open - e_closed)))  # lips shut
+    weights = dict(variant_weights(bank, ident, -1.0, e_closed + 0.4 * (e_open - e_closed)))  # narrowed (a smile)
     assert all("eyes_closed" not in bank.variants[int(bank.variant[r])]["name"] for r in weights)
-    half = dict(variant_weights(bank, ident, -1.0, e_closed + 0.4 * (e_open - e_closed)))
+    half = dict(variant_weights(bank, ident, -1.0, e_closed + 0.2 * (e_open - e_closed)))
     assert len(half) == 2 and all(0.3 < w < 0.7 for w in half.values())
+    shut = dict(variant_weights(bank, ident, -1.0, e_closed))
+    assert all("eyes_closed" in bank.variants[int(bank.variant[r])]["name"] for r in shut)
 
 
 def test_the_coarse_blend_takes_a_colour_offset_out_like_the_full_one():
@@ -306,3 +308,30 @@ def test_a_bare_chin_does_not_get_the_bearded_donor_and_a_beard_does(bank):
     assert bearded not in picks
     assert choose_identity(bank, t, track=0, target_shadow=shadow[bearded]).cost < \
         choose_identity(bank, t, track=0, target_shadow=0.0, pinned=bearded).cost
+
+
+def test_irises_turn_dark_brown_and_nothing_outside_the_eye_openings_changes(bank):
+    import cv2
+
+    from stngan.donors.irises import EYES, brown_irises, iris_discs
+
+    row = bank.variants_of(bank.identities[0])[0]
+    lm = bank.landmarks[row]
+    img = np.full((256, 256, 3), (225, 185, 165), np.uint8)  # skin
+    for eye in EYES:
+        cv2.fillPoly(img, [np.round(lm[eye]).astype(np.int32)], (235, 235, 235))  # sclera
+    centre = lm[36:42].mean(0) + [2.0, 0.0]  # a blue iris a little off the eye's middle
+    cv2.circle(img, tuple(np.round(centre).astype(int)), 6, (90, 140, 200), -1)
+    cv2.circle(img, tuple(np.round(lm[42:48].mean(0)).astype(int)), 6, (90, 140, 200), -1)
+    found = iris_discs(img, lm)[0][0]
+    assert np.linalg.norm(found - centre) < 2.5
+    out = brown_irises(img, lm)
+    lab = lambda a: cv2.cvtColor(a.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)  # noqa: E731
+    y, x = np.round(centre).astype(int)[::-1]
+    before, after = lab(img)[y, x], lab(out)[y, x]
+    assert after[0] < before[0] - 20 and after[2] > 0 > before[2]  # darker, and yellow-brown instead of blue
+    far = np.ones(img.shape[:2], bool)
+    for eye in EYES:
+        box = np.round(lm[eye]).astype(int)
+        far[box[:, 1].min() - 6:box[:, 1].max() + 7, box[:, 0].min() - 6:box[:, 0].max() + 7] = False
+    assert np.array_equal(out[far], img[far])

@@ -7,7 +7,8 @@ the landmarks' extent (:class:`~stngan.faces.crop.CropTransform`: anti-aliased),
 spread evenly over the candidates' skin tones (ITA order, both ends included), the faces with glasses a
 separate, smaller group; each is rendered in every expression variant of :data:`VARIANTS` (edits of the same
 latent along the fitted directions), cut with the same square, given its own landmarks (dlib on the variant
-at twice the bank's size, then halved), and replaced by the next candidate of about its tone when the
+at twice the bank's size, then halved), its irises made dark brown (:mod:`stngan.donors.irises`: the person's
+own is under the mask), and replaced by the next candidate of about its tone when the
 variants do not do what their names say (:func:`variants_behave`).
 
 Edits are applied to w+ rows where they change the expression but not the accessories: measured on the
@@ -27,6 +28,7 @@ import numpy as np
 
 from stngan.donors.attributes import FaceAttributes, measure
 from stngan.donors.choose import TEETH_MIN
+from stngan.donors.irises import brown_irises
 from stngan.donors.bank import write_bank
 from stngan.errors import UserError
 from stngan.faces import FaceAnalyzer
@@ -168,7 +170,7 @@ def build_bank(out: str | Path, identities: int = 16, glasses: int = 2, candidat
             continue
         ident = len(info)
         for v, (cut, lm, a) in enumerate(rendered):
-            images.append(cut), lms.append(lm), ids.append(ident), vids.append(v)
+            images.append(brown_irises(cut, lm)), lms.append(lm), ids.append(ident), vids.append(v)
             attrs.append([getattr(a, k) for k in ATTRIBUTES])
         info.append({"identity": ident, "candidate": c["index"], **rendered[1][2].to_dict()})
         wanted[kind] -= 1
@@ -176,7 +178,7 @@ def build_bank(out: str | Path, identities: int = 16, glasses: int = 2, candidat
     if not info:
         raise UserError(f"no usable donor among {candidates} candidates; raise --candidates")
     meta = {"generator": "MobileStyleGAN (random-face 2021.7.21.1)", "seed": seed, "truncation": truncation,
-            "size": size, "candidates": candidates, "rejected": rejected,
+            "size": size, "candidates": candidates, "rejected": rejected, "irises": "dark brown (stngan.donors.irises)",
             "variants": [{"name": n, "mouth": m, "eyes": e} for n, m, e in VARIANTS],
             "edit_rows": {"mouth_open": list(MOUTH_ROWS), "eyes_open": list(EYE_ROWS)},
             "attribute_names": list(ATTRIBUTES), "identities": info}

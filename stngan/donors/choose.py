@@ -10,8 +10,9 @@ offline age model): not part of the cost.
 
 Variants (per frame): the target's mouth opening and eye opening (from its own 68 points) are placed on the
 identity's measured variant grid; the weights are linear between mouth levels (the closed one and those
-whose inner mouth shows teeth, ``TEETH_MIN``), and for the eyes 0 below
-``EYES_CLOSED_BELOW`` and 1 above ``EYES_OPEN_FROM`` of the donor's open-to-closed range (linear between), so a
+whose inner mouth shows teeth, ``TEETH_MIN``), and for the eyes 0 below ``EYES_CLOSED_BELOW`` and 1 above
+``EYES_OPEN_FROM`` of the person's usual opening in video (``STILL_*`` of the donor's open-to-closed range in a
+still; linear between), so a
 syllable or a blink moves the fill continuously from one rendered expression to the next, and open eyes show
 the open variant alone.
 """
@@ -31,9 +32,14 @@ YAW_SCALE = 0.15  # nose offset (inter-ocular distances) per unit of cost
 SHADOW_SCALE = 6.0  # L* of chin shadow (beard, stubble) difference per unit of cost
 TOP = 4
 TEETH_MIN = 0.15  # an open mouth level is used when this share of its inner mouth is teeth
-# eyes at least this fraction as open as the donor's open variant show it alone, at most the second fraction
-# the closed one alone: the lids of the two variants do not mix into a half-transparent ghost on open eyes
+# eyes at least this fraction as open as the person's usual opening (a video track's) show the open variant
+# alone, at most the second fraction the closed one alone: the lids of the two variants do not mix into a
+# half-transparent ghost on open eyes
 EYES_OPEN_FROM, EYES_CLOSED_BELOW = 0.6, 0.2
+# a still has no usual opening: the fraction is of the donor's open-to-closed range, and the warp already
+# narrows the open variant's lids to the person's, so only nearly shut eyes take the closed one (measured on
+# the NBA head shots: with the video thresholds a tenth of the faces, smiling, got 40 % shut lids)
+STILL_OPEN_FROM, STILL_CLOSED_BELOW = 0.3, 0.1
 
 
 @dataclass(frozen=True)
@@ -100,9 +106,11 @@ def variant_weights(bank: DonorBank, identity: int, mouth_open: float, eyes_open
         e_open, e_closed = (bank.attribute(grid[(mouths[0], e)], "eyes_open") for e in eyes_levels)
         if eyes_reference is None:
             fraction = (eyes_open - e_closed) / max(e_open - e_closed, 1e-6)  # 1: as open as the donor, 0: closed
+            top, bottom = STILL_OPEN_FROM, STILL_CLOSED_BELOW
         else:
             fraction = eyes_open / max(eyes_reference, 1e-6)  # 1: as open as this person's eyes usually are
-        closed = float(np.clip((EYES_OPEN_FROM - fraction) / (EYES_OPEN_FROM - EYES_CLOSED_BELOW), 0, 1))
+            top, bottom = EYES_OPEN_FROM, EYES_CLOSED_BELOW
+        closed = float(np.clip((top - fraction) / (top - bottom), 0, 1))
         we = [1 - closed, closed]
     else:
         we = [1.0]

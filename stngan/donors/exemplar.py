@@ -12,11 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from stngan.config import EXEMPLAR_CHANNELS
-from stngan.data.tone import bright_parts
 from stngan.donors.attributes import skin_ring
 from stngan.donors.bank import DonorBank, shipped_bank_dir
 from stngan.donors.choose import EyeReference, variant_weights
-from stngan.donors.harmonise import TrackHarmony, lip_map
+from stngan.donors.harmonise import TrackHarmony, lip_map, part_map
 from stngan.donors.warp import TargetMesh, mirror, support_points, warp_face
 from stngan.faces.landmarks import landmark_attributes
 
@@ -42,7 +41,7 @@ def harmonised_donor(bank: DonorBank, identity: int, mirrored: bool, crop: np.nd
             image, points = mirror(image, points)
         warped += weight * warp_face(image, points, mesh).astype(np.float32)
     ring = skin_ring((size, size), lm, visible)
-    return (harmony or TrackHarmony())(warped, crop, ring, bright_parts(lm, size, size), lip_map(lm, size, size),
+    return (harmony or TrackHarmony())(warped, crop, ring, part_map(lm, size, size), lip_map(lm, size, size),
                                        grain), mesh.valid
 
 
