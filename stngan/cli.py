@@ -370,6 +370,16 @@ def donors_build(out, identities, glasses, candidates, seed, size, truncation, t
                f"{summary['bytes'] / 2**20:.1f} MB, {summary['seconds']} s")
 
 
+@donors.command("irises")
+@click.argument("bank", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+def donors_irises(bank, out) -> None:
+    """Copy a bank built before irises were recoloured at build time, with its irises made dark brown."""
+    from stngan.donors.irises import recolour_bank
+
+    click.echo(f"donor bank -> {recolour_bank(bank, out)}")
+
+
 @donors.command("list")
 @click.option("--bank", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Default: the shipped bank.")
 def donors_list(bank) -> None:

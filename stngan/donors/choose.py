@@ -11,8 +11,8 @@ offline age model): not part of the cost.
 Variants (per frame): the target's mouth opening and eye opening (from its own 68 points) are placed on the
 identity's measured variant grid; the weights are linear between mouth levels (the closed one and those
 whose inner mouth shows teeth, ``TEETH_MIN``), and for the eyes 0 below ``EYES_CLOSED_BELOW`` and 1 above
-``EYES_OPEN_FROM`` of the person's usual opening in video (``STILL_*`` of the donor's open-to-closed range in a
-still; linear between), so a
+``EYES_OPEN_FROM`` of the person's usual opening in video (in a still: below ``STILL_SHUT_GAP`` and above
+``STILL_OPEN_GAP`` of the eye gap itself; linear between), so a
 syllable or a blink moves the fill continuously from one rendered expression to the next, and open eyes show
 the open variant alone.
 """
@@ -36,11 +36,11 @@ TEETH_MIN = 0.15  # an open mouth level is used when this share of its inner mou
 # alone, at most the second fraction the closed one alone: the lids of the two variants do not mix into a
 # half-transparent ghost on open eyes
 EYES_OPEN_FROM, EYES_CLOSED_BELOW = 0.6, 0.2
-# a still has no usual opening: the fraction is of the donor's open-to-closed range, and the warp already
-# narrows the open variant's lids to the person's, so only nearly shut eyes take the closed one (measured on
-# the NBA head shots: with the video thresholds a tenth of the faces, smiling, got 40 % shut lids)
-STILL_OPEN_FROM, STILL_CLOSED_BELOW = 0.3, 0.1
-
+# a still has no usual opening: its eye gap (inter-ocular distances, dlib's lids) itself decides, and the warp
+# already narrows the open variant's lids to the person's, so only nearly shut eyes take the closed one
+# (measured: dlib reads the bank's shut variants at 0.03-0.06, the NBA head shots' open eyes at 0.075 (10th
+# percentile) to 0.145; a broad smile at 0.066 had got the shut variant when measured against the donor's range)
+STILL_OPEN_GAP, STILL_SHUT_GAP = 0.05, 0.03
 
 @dataclass(frozen=True)
 class Choice:
@@ -81,12 +81,14 @@ def choose_identity(bank: DonorBank, target: FaceAttributes, seed: int = 0, trac
     return Choice(ident, mirrored, cost)
 
 
-def variant_weights(bank: DonorBank, identity: int, mouth_open: float, eyes_open: float,
+def variant_weights(bank: DonorBank, identity: int, mouth_open: float | None, eyes_open: float,
                     eyes_reference: float | None = None) -> list[tuple[int, float]]:
     """(bank row, weight) pairs (weights > 0, summing to 1) for a target expression (IOD-normalised inner-lip
     gap and eyelid gap, :func:`stngan.faces.landmarks.landmark_attributes`). ``eyes_reference``: the person's
     own open-eye gap (a video track's, :class:`EyeReference`): openness is then measured against it, not
-    against the donor's, so narrow eyes held open stay open and only a blink closes the lids."""
+    against the donor's, so narrow eyes held open stay open and only a blink closes the lids. ``mouth_open``
+    None: the weights for the eye region, from the closed-mouth variants only (the open-mouth edits narrow the
+    donor's eyes as a smile does; warped onto a person's open lids they looked shut)."""
     rows = bank.variants_of(identity)
     grid: dict[tuple[float, float], int] = {}
     for r in rows:
@@ -99,18 +101,18 @@ def variant_weights(bank: DonorBank, identity: int, mouth_open: float, eyes_open
     mouths = [m for m in sorted({m for m, _ in grid})
               if m == lowest or bank.attribute(grid[(m, open_level)], "teeth") >= TEETH_MIN]
     # measured openness of the grid's levels on this identity (with eyes open / the neutral mouth)
-    m_measured = [bank.attribute(grid[(m, open_level)], "mouth_open") for m in mouths]
-    m_measured = np.maximum.accumulate(m_measured)  # a level never counts as less open than the one before
-    wm = _interp_weights(mouth_open, m_measured)
+    if mouth_open is None:  # the eyes' own weights: the closed mouth's variants (a smile's squint is not in them)
+        wm = [1.0] + [0.0] * (len(mouths) - 1)
+    else:
+        m_measured = [bank.attribute(grid[(m, open_level)], "mouth_open") for m in mouths]
+        m_measured = np.maximum.accumulate(m_measured)  # a level never counts as less open than the one before
+        wm = _interp_weights(mouth_open, m_measured)
     if len(eyes_levels) == 2:
-        e_open, e_closed = (bank.attribute(grid[(mouths[0], e)], "eyes_open") for e in eyes_levels)
         if eyes_reference is None:
-            fraction = (eyes_open - e_closed) / max(e_open - e_closed, 1e-6)  # 1: as open as the donor, 0: closed
-            top, bottom = STILL_OPEN_FROM, STILL_CLOSED_BELOW
+            closed = float(np.clip((STILL_OPEN_GAP - eyes_open) / (STILL_OPEN_GAP - STILL_SHUT_GAP), 0, 1))
         else:
             fraction = eyes_open / max(eyes_reference, 1e-6)  # 1: as open as this person's eyes usually are
-            top, bottom = EYES_OPEN_FROM, EYES_CLOSED_BELOW
-        closed = float(np.clip((top - fraction) / (top - bottom), 0, 1))
+            closed = float(np.clip((EYES_OPEN_FROM - fraction) / (EYES_OPEN_FROM - EYES_CLOSED_BELOW), 0, 1))
         we = [1 - closed, closed]
     else:
         we = [1.0]

@@ -28,21 +28,47 @@ def harmonised_donor(bank: DonorBank, identity: int, mirrored: bool, crop: np.nd
     ``crop`` and matched to its visible skin (``visible`` (S, S) bool) → (donor (S, S, 3) float32 in [0, 255],
     valid (S, S) bool: inside the warp's triangles). ``harmony``: a video track's steady settings
     (:class:`~stngan.donors.harmonise.TrackHarmony`); without it each call measures its own. ``eyes``: the
-    track's usual eye opening (:class:`~stngan.donors.choose.EyeReference`)."""
+    track's usual eye opening (:class:`~stngan.donors.choose.EyeReference`). The upper face comes from the
+    closed-mouth variants (:func:`upper_face`), the lower from the mouth's mix."""
     size = crop.shape[0]
     lm = np.asarray(landmarks, np.float64)
     _, _, mouth, _, eye_gap = landmark_attributes(lm)
     mesh = TargetMesh(support_points(lm), size, size)
-    warped = np.zeros((size, size, 3), np.float32)
     reference = eyes(float(eye_gap)) if eyes is not None else None
-    for row, weight in variant_weights(bank, identity, float(mouth), float(eye_gap), reference):
-        image, points = bank.image(row), bank.landmarks[row]
-        if mirrored:
-            image, points = mirror(image, points)
-        warped += weight * warp_face(image, points, mesh).astype(np.float32)
+    mix = lambda m: _warped_mix(bank, identity, mirrored, mesh,  # noqa: E731
+                                variant_weights(bank, identity, m, float(eye_gap), reference))
+    lower, upper = mix(float(mouth)), mix(None)
+    split = upper_face(lm, size)[..., None]
+    warped = split * upper + (1 - split) * lower
     ring = skin_ring((size, size), lm, visible)
     return (harmony or TrackHarmony())(warped, crop, ring, part_map(lm, size, size), lip_map(lm, size, size),
                                        grain), mesh.valid
+
+
+def _warped_mix(bank: DonorBank, identity: int, mirrored: bool, mesh: TargetMesh,
+                weights: list[tuple[int, float]]) -> np.ndarray:
+    """The weighted sum of the identity's variants (bank rows), each warped onto ``mesh`` (float32)."""
+    out = np.zeros((mesh.valid.shape[0], mesh.valid.shape[1], 3), np.float32)
+    for row, weight in weights:
+        image, points = bank.image(row), bank.landmarks[row]
+        if mirrored:
+            image, points = mirror(image, points)
+        out += weight * warp_face(image, points, mesh).astype(np.float32)
+    return out
+
+
+def upper_face(landmarks: np.ndarray, size: int) -> np.ndarray:
+    """(S, S) float32: 1 above the face's middle (halfway from the eyes down to the nose tip, along the face's
+    own vertical axis), 0 below, a ramp of a third of that distance between: where the eyes' variants go."""
+    lm = np.asarray(landmarks, np.float64)
+    left, right = lm[36:42].mean(0), lm[42:48].mean(0)
+    eyes = (left + right) / 2
+    across = (right - left) / max(np.linalg.norm(right - left), 1e-6)
+    down = np.array([-across[1], across[0]])
+    reach = max(float((lm[33] - eyes) @ down), 1.0)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
+    depth = ((xx - eyes[0]) * down[0] + (yy - eyes[1]) * down[1]) / reach  # 0 at the eyes, 1 at the nose tip
+    return np.clip((2 / 3 - depth) * 3, 0, 1).astype(np.float32)
 
 
 def exemplar_channels(donor: np.ndarray, valid: np.ndarray) -> np.ndarray:
