@@ -25,6 +25,16 @@ def tiny_checkpoint(root: Path, *overrides: str) -> Path:
     return path
 
 
+def moving_stn_model(path: Path, cfg: config.ExperimentConfig, seed: int) -> Path:
+    """A tiny STN exported to ``path`` whose temporal blocks are not zero: its output depends on earlier frames."""
+    torch.manual_seed(seed)
+    g = build_generator(cfg.model)
+    for block in g.blocks:
+        torch.nn.init.normal_(block.expand.weight, std=0.5)
+    write_model(path, g, cfg, 0)
+    return path
+
+
 def astronaut_frames(count: int, no_face_at: tuple[int, ...] = ()) -> list[np.ndarray]:
     """256×200 crops around the astronaut's face moving 2 px right and 1 px down per frame."""
     photo = skdata.astronaut()

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from data_fixtures import image_store, video_store
+from helpers import moving_stn_model
 from stngan import config
-from stngan.checkpoint import write_model
 from stngan.config import EXEMPLAR_CHANNELS, ConfigError
 from stngan.data.datasets import MotionWindowDataset, WindowDataset
 from stngan.donors import exemplar as exemplar_mod
@@ -125,14 +125,7 @@ def test_a_warm_started_exemplar_stn_starts_as_its_si_on_every_frame(tmp_path, s
 @pytest.fixture(scope="module")
 def exemplar_stn(tmp_path_factory) -> Path:
     """A tiny exemplar STN whose 3D blocks are not zero (so its output depends on the frames before)."""
-    cfg = config.load(TINY_STN, ["model.exemplar=true"])
-    torch.manual_seed(3)
-    g = build_generator(cfg.model)
-    for block in g.blocks:
-        torch.nn.init.normal_(block.expand.weight, std=0.5)
-    path = tmp_path_factory.mktemp("exemplar_stn")
-    write_model(path, g, cfg, 0)
-    return path
+    return moving_stn_model(tmp_path_factory.mktemp("exemplar_stn"), config.load(TINY_STN, ["model.exemplar=true"]), 3)
 
 
 def _items(face, image: np.ndarray, track: int, count: int):

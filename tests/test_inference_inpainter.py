@@ -7,24 +7,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers import TINY_CONFIG
+from helpers import TINY_CONFIG, moving_stn_model
 from stngan import config
-from stngan.checkpoint import write_model
 from stngan.inference.inpainter import Inpainter, _rounds
-from stngan.models.build import build_generator
 
 
 @pytest.fixture(scope="module")
 def moving_stn(tmp_path_factory) -> Path:
     """A tiny STN-lm whose temporal blocks are not zero: its output depends on the track's earlier frames."""
-    cfg = config.load(TINY_CONFIG, ["model.kind=stn"])
-    torch.manual_seed(0)
-    g = build_generator(cfg.model)
-    for block in g.blocks:
-        torch.nn.init.normal_(block.expand.weight, std=0.5)
-    path = tmp_path_factory.mktemp("stn")
-    write_model(path, g, cfg, 0)
-    return path
+    return moving_stn_model(tmp_path_factory.mktemp("stn"), config.load(TINY_CONFIG, ["model.kind=stn"]), 0)
 
 
 def _frames(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
