@@ -73,7 +73,8 @@ def coarse_poisson_blend(fill: torch.Tensor, real: torch.Tensor, mask: torch.Ten
     mismatch), so on a crop wider than ``side`` it is solved on a copy ``side`` px wide (CG needs ~N iterations
     on an N-px crop: a 320-px crop costs a fortieth), with the mismatch measured at full resolution and
     averaged over the visible part of each small pixel only; the upsampled h is then solved again at full
-    resolution in a band ``edge_band`` px wide along the mask edge, where it is least smooth. Returns ``real``
+    resolution in a band ``edge_band`` px wide along the mask edge, where it is least smooth (0: not, for a crop
+    that is resampled back into the frame, whose frame-level band pass does it there). Returns ``real``
     outside the mask, the corrected fill inside."""
     visible = 1 - mask
     mismatch = (real - fill) * visible
@@ -86,6 +87,8 @@ def coarse_poisson_blend(fill: torch.Tensor, real: torch.Tensor, mask: torch.Ten
         shrunk = F.interpolate(mismatch, size=small, mode="area") / coverage.clamp_min(1e-6) * (coverage > 0)
         h_small = 2 * poisson_blend(torch.zeros_like(shrunk), shrunk * (1 - m_small) / 2, m_small) * m_small
         h = F.interpolate(h_small, size=fill.shape[-2:], mode="bilinear", align_corners=False) * mask
+        if edge_band <= 0:
+            return real * visible + (fill + h).clamp(-1, 1) * mask
         near = F.max_pool2d(visible, 2 * edge_band + 1, stride=1, padding=edge_band) > 0
         band = mask * near.float()
         interior = mask - band

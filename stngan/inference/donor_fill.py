@@ -23,7 +23,7 @@ from stngan.donors.harmonise import TrackHarmony
 from stngan.donors.smoothing import OneEuro
 from stngan.faces.condition import render_condition
 from stngan.inference.blend import BLEND_MODES, coarse_poisson_blend
-from stngan.inference.crops import CropInput, to_uint8
+from stngan.inference.crops import EDGE_BAND_PX, CropInput, to_uint8
 from stngan.inference.inpainter import Inpainter
 from stngan.inference.temporal import DEFAULT_WEIGHT, check_weight
 
@@ -133,7 +133,8 @@ class DonorInpainter:
         fill = fill.clamp(-1, 1)
         x_hat, m = item.x_hat[None], item.mask[None]
         if self.blend == "poisson":  # edge at full resolution; a resampled crop gets the frame band pass too
-            return coarse_poisson_blend(fill, x_hat, m, POISSON_SIDE)[0]
+            band = EDGE_BAND_PX if item.transform.copies_pixels else 0  # else the frame band pass does the edge
+            return coarse_poisson_blend(fill, x_hat, m, POISSON_SIDE, band)[0]
         return (x_hat * (1 - m) + fill * m)[0]
 
     def _landmarks(self, item: CropInput) -> np.ndarray:
