@@ -365,3 +365,24 @@ def test_an_old_bank_gets_its_irises_recoloured_once(tmp_path, bank):
     assert not np.array_equal(new.image(0), DonorBank(old).image(0))
     with pytest.raises(UserError, match="already"):
         recolour_bank(tmp_path / "new", tmp_path / "again")
+
+
+def test_a_blink_in_the_landmarks_shuts_the_fills_eyes_in_the_same_frame(bank, astronaut):
+    from stngan.faces.landmarks import LandmarkPredictor
+    from stngan.inference.crops import paste, prepare_crop
+    from stngan.inference.donor_fill import DonorInpainter
+
+    _, masked, sidecar = astronaut
+    face = sidecar.frames[0].faces[0]
+    inp = DonorInpainter(bank, pinned=bank.identities[2], video=True)
+    ct, lm = FrameInpainter(inp, sidecar).tracks[(0, face.track)]
+    shut = lm.copy()
+    for u, d in ((37, 41), (38, 40), (43, 47), (44, 46)):  # each upper lid point meets the one below it
+        shut[[u, d]] = shut[[u, d]].mean(0)
+    predictor, gaps = LandmarkPredictor(), []
+    for points in [lm] * 6 + [shut]:
+        item = prepare_crop(masked, face.track, ct, face.mask, ct.to_crop(points))
+        out = paste(masked, item, inp.inpaint([item])[0], inp.frame_blend(item))
+        gaps.append(float(landmark_attributes(predictor.predict(out, face.box).astype(np.float64))[4]))
+    # dlib, reading the output, sees the fill's eyes open for six frames, then shut in the blink's own frame
+    assert gaps[5] > 0.08 and gaps[6] < 0.6 * gaps[5], gaps
