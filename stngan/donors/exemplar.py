@@ -35,9 +35,10 @@ def harmonised_donor(bank: DonorBank, identity: int, mirrored: bool, crop: np.nd
     _, _, mouth, _, eye_gap = landmark_attributes(lm)
     mesh = TargetMesh(support_points(lm), size, size)
     reference = eyes(float(eye_gap)) if eyes is not None else None
-    mix = lambda m: _warped_mix(bank, identity, mirrored, mesh,  # noqa: E731
-                                variant_weights(bank, identity, m, float(eye_gap), reference))
-    lower, upper = mix(float(mouth)), mix(None)
+    lower_weights = variant_weights(bank, identity, float(mouth), float(eye_gap), reference)
+    upper_weights = variant_weights(bank, identity, None, float(eye_gap), reference)
+    lower = _warped_mix(bank, identity, mirrored, mesh, lower_weights)
+    upper = lower if upper_weights == lower_weights else _warped_mix(bank, identity, mirrored, mesh, upper_weights)
     split = upper_face(lm, size)[..., None]
     warped = split * upper + (1 - split) * lower
     ring = skin_ring((size, size), lm, visible)

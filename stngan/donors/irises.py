@@ -33,7 +33,7 @@ def iris_discs(image: np.ndarray, landmarks: np.ndarray) -> list[tuple[np.ndarra
     for eye in EYES:
         pts = lm[eye]
         radius = IRIS_PER_EYE * float(np.linalg.norm(pts[3] - pts[0]))
-        opening = _opening(pts, grey.shape)
+        opening = _opening(pts, grey.shape, 1) > 0
         values = grey[opening]
         if values.size == 0:
             continue
@@ -44,10 +44,11 @@ def iris_discs(image: np.ndarray, landmarks: np.ndarray) -> list[tuple[np.ndarra
     return discs
 
 
-def _opening(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+def _opening(points: np.ndarray, shape: tuple[int, int], value: int) -> np.ndarray:
+    """(H, W) uint8: the eye opening of ``points`` (its 6 landmarks) drawn with ``value``, anti-aliased."""
     canvas = np.zeros(shape, np.uint8)
-    cv2.fillPoly(canvas, [np.round(points * 16).astype(np.int32)], 1, cv2.LINE_AA, 4)
-    return canvas > 0
+    cv2.fillPoly(canvas, [np.round(points * 16).astype(np.int32)], value, cv2.LINE_AA, 4)
+    return canvas
 
 
 def iris_weight(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
@@ -57,9 +58,7 @@ def iris_weight(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     discs = np.zeros((h, w), np.uint8)
     for centre, radius in iris_discs(image, lm):
         cv2.circle(discs, tuple(np.round(centre * 16).astype(int)), int(round(radius * 16)), 255, -1, cv2.LINE_AA, 4)
-    openings = np.zeros((h, w), np.uint8)
-    for eye in EYES:
-        cv2.fillPoly(openings, [np.round(lm[eye] * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+    openings = np.maximum(*(_opening(lm[eye], (h, w), 255) for eye in EYES))
     # the opening is dilated by a pixel: the landmarks sit on the lid margin, the iris shows just above it
     openings = cv2.dilate(openings, np.ones((3, 3), np.uint8))
     weight = (discs.astype(np.float32) / 255.0) * (openings.astype(np.float32) / 255.0)

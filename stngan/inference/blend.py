@@ -87,12 +87,11 @@ def coarse_poisson_blend(fill: torch.Tensor, real: torch.Tensor, mask: torch.Ten
         shrunk = F.interpolate(mismatch, size=small, mode="area") / coverage.clamp_min(1e-6) * (coverage > 0)
         h_small = 2 * poisson_blend(torch.zeros_like(shrunk), shrunk * (1 - m_small) / 2, m_small) * m_small
         h = F.interpolate(h_small, size=fill.shape[-2:], mode="bilinear", align_corners=False) * mask
-        if edge_band <= 0:
-            return real * visible + (fill + h).clamp(-1, 1) * mask
-        near = F.max_pool2d(visible, 2 * edge_band + 1, stride=1, padding=edge_band) > 0
-        band = mask * near.float()
-        interior = mask - band
-        h = 2 * poisson_blend(h / 2, (mismatch + h * interior) / 2, band, keep=interior) * mask
+        if edge_band > 0:
+            near = F.max_pool2d(visible, 2 * edge_band + 1, stride=1, padding=edge_band) > 0
+            band = mask * near.float()
+            interior = mask - band
+            h = 2 * poisson_blend(h / 2, (mismatch + h * interior) / 2, band, keep=interior) * mask
     return real * visible + (fill + h).clamp(-1, 1) * mask
 
 

@@ -132,8 +132,8 @@ class DonorInpainter:
         fill = torch.from_numpy(np.ascontiguousarray(donor)).permute(2, 0, 1).float().div(127.5).sub(1)[None]
         fill = fill.clamp(-1, 1)
         x_hat, m = item.x_hat[None], item.mask[None]
-        if self.blend == "poisson":  # edge at full resolution; a resampled crop gets the frame band pass too
-            band = EDGE_BAND_PX if item.transform.copies_pixels else 0  # else the frame band pass does the edge
+        if self.blend == "poisson":  # the edge at full resolution here, or by the frame band pass (frame_blend)
+            band = EDGE_BAND_PX if item.transform.copies_pixels else 0
             return coarse_poisson_blend(fill, x_hat, m, POISSON_SIDE, band)[0]
         return (x_hat * (1 - m) + fill * m)[0]
 
